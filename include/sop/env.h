@@ -1,0 +1,118 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+//
+// Env: every byte SOP reads or writes goes through this interface. The real
+// implementation (Env::Default()) calls POSIX; NewMemEnv() keeps files in
+// memory; FaultInjectionEnv (fault_injection_env.h) wraps either and simulates
+// power loss and I/O errors, which is how SOP's durability claims are tested.
+//
+// Errors: NotFound (no such file), AlreadyExists, FailedPrecondition (locked
+// by another process), ResourceExhausted (ENOSPC), Unavailable (other I/O
+// errors such as EIO), InvalidArgument. Every message names the path.
+//
+// Thread-safety: an Env and a File may be used from several threads at once;
+// concurrent WriteAt calls on overlapping ranges of one file have no defined
+// result, as with pwrite.
+
+#ifndef SOP_ENV_H_
+#define SOP_ENV_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace sop {
+
+// An open file read and written at explicit offsets (pread/pwrite).
+class File {
+ public:
+  virtual ~File() = default;
+
+  // Reads up to dst.size() bytes at `offset` into dst. Returns the number of
+  // bytes read, which is smaller than dst.size() only at the end of the file
+  // (or when a fault injector simulates a short read; callers that need every
+  // byte use ReadExactly from util, which loops).
+  virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<char> dst) = 0;
+
+  // Writes all of `data` at `offset`, growing the file if needed. The bytes
+  // are not durable until Sync() returns OK.
+  virtual absl::Status WriteAt(uint64_t offset, absl::string_view data) = 0;
+
+  // Makes every write so far durable (fdatasync). An error here means the
+  // kernel may have dropped the data: the caller must not assume any write
+  // since the previous successful Sync survived, and must not retry as if
+  // the failed Sync had worked.
+  virtual absl::Status Sync() = 0;
+
+  // Sets the file's size; durable after Sync().
+  virtual absl::Status Truncate(uint64_t size) = 0;
+
+  virtual absl::StatusOr<uint64_t> Size() = 0;
+
+  // The path this file was opened with, for error messages.
+  virtual const std::string& path() const = 0;
+};
+
+// A held advisory lock on a file; released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+enum class OpenMode {
+  kExisting,        // NotFound if absent
+  kCreateIfMissing  // create (empty) if absent
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The process-wide POSIX environment. Never deleted.
+  static Env* Default();
+
+  // Opens `path` for reading and writing. A file created here is not durable
+  // until SyncDir() of its directory returns OK.
+  virtual absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                                         OpenMode mode) = 0;
+
+  virtual bool FileExists(const std::string& path) = 0;
+
+  // Removes a file; durable after SyncDir() of its directory.
+  virtual absl::Status RemoveFile(const std::string& path) = 0;
+
+  // Atomically replaces `to` with `from`; durable after SyncDir().
+  virtual absl::Status RenameFile(const std::string& from, const std::string& to) = 0;
+
+  // Makes creates, removes and renames inside directory `dir` durable.
+  virtual absl::Status SyncDir(const std::string& dir) = 0;
+
+  // Creates `dir` (one level); OK if it exists already.
+  virtual absl::Status CreateDir(const std::string& dir) = 0;
+
+  // Names (not paths) of the entries of `dir`, excluding "." and "..".
+  virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+
+  // Takes an exclusive lock on `path` (created if missing) and records this
+  // process's id in it. Returns FailedPrecondition naming the holder's pid
+  // if another process, or another open of the same path in this process,
+  // holds it.
+  virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+};
+
+// An Env whose files live in memory, for tests and ephemeral databases. Each
+// call returns a new, empty file system. Data in it is always "durable".
+std::unique_ptr<Env> NewMemEnv();
+
+// The directory part of `path` ("." when it has none).
+std::string DirName(const std::string& path);
+
+}  // namespace sop
+
+#endif  // SOP_ENV_H_

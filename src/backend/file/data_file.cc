@@ -1,0 +1,277 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "backend/file/data_file.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "backend/limits.h"
+#include "util/coding.h"
+
+namespace sop {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'O', 'P', '-', 'D', 'A', 'T', 'A'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint64_t kSlotSize = 512;
+constexpr uint64_t kSlotUsed = 64;
+constexpr uint32_t kBlobMagic = 0x31424C42;  // "BLB1"
+
+uint64_t ChunkCount(uint64_t size) {
+  return size <= DataFile::kChunkSize ? 0
+                                      : (size + DataFile::kChunkSize - 1) / DataFile::kChunkSize;
+}
+
+enum class SlotState { kEmpty, kForeign, kDamaged, kValid };
+
+SlotState ParseSlot(absl::string_view slot, DataFile::Header* h, uint32_t* version) {
+  if (slot.size() < kSlotUsed) return SlotState::kEmpty;
+  if (slot.find_first_not_of('\0') == absl::string_view::npos) return SlotState::kEmpty;
+  if (slot.substr(0, 8) != absl::string_view(kMagic, 8)) return SlotState::kForeign;
+  if (Checksum(slot.substr(0, kSlotUsed - 8), 0) != DecodeFixed64(slot.data() + 56)) {
+    return SlotState::kDamaged;
+  }
+  *version = DecodeFixed32(slot.data() + 8);
+  h->page_size = DecodeFixed32(slot.data() + 12);
+  h->checkpoint_no = DecodeFixed64(slot.data() + 16);
+  h->last_seq = DecodeFixed64(slot.data() + 24);
+  h->state.page = DecodeFixed64(slot.data() + 32);
+  h->state.size = DecodeFixed64(slot.data() + 40);
+  h->page_count = DecodeFixed64(slot.data() + 48);
+  return SlotState::kValid;
+}
+
+}  // namespace
+
+bool DataFile::ValidPageSize(uint64_t page_size) {
+  return page_size >= 512 && page_size <= 65536 && (page_size & (page_size - 1)) == 0;
+}
+
+absl::StatusOr<DataFile::Header> DataFile::ReadHeader(File& file) {
+  std::string bytes(2 * kSlotSize, '\0');
+  auto n = file.ReadAt(0, absl::MakeSpan(bytes));
+  if (!n.ok()) return n.status();
+  bytes.resize(*n);
+  Header best;
+  bool found = false, foreign = true;
+  absl::Status version_error;
+  for (int slot = 0; slot < 2; ++slot) {
+    absl::string_view s =
+        absl::string_view(bytes).substr(std::min<size_t>(bytes.size(), slot * kSlotSize));
+    s = s.substr(0, kSlotSize);
+    Header h;
+    uint32_t version = 0;
+    SlotState state = ParseSlot(s, &h, &version);
+    if (state != SlotState::kForeign && state != SlotState::kEmpty) foreign = false;
+    if (state != SlotState::kValid) continue;
+    if (version != kFormatVersion) {
+      version_error = absl::FailedPreconditionError(
+          absl::StrCat(file.path(), ": data file format version ", version,
+                       " is not supported (this library reads version ", kFormatVersion, ")"));
+      continue;
+    }
+    if (!ValidPageSize(h.page_size) || h.state.size > kMaxBlobSize ||
+        h.page_count > (uint64_t{1} << 48) / h.page_size) {
+      continue;  // checksum-valid but impossible: treat the slot as damaged
+    }
+    if (!found || h.checkpoint_no > best.checkpoint_no) best = h;
+    found = true;
+  }
+  if (found) return best;
+  if (!version_error.ok()) return version_error;
+  if (foreign && bytes.find_first_not_of('\0') != std::string::npos) {
+    return absl::FailedPreconditionError(absl::StrCat(file.path(), ": not a SOP data file"));
+  }
+  return absl::DataLossError(
+      absl::StrCat(file.path(), ": offset 0: both header slots are damaged or missing"));
+}
+
+DataFile::DataFile(std::unique_ptr<File> file, uint32_t page_size)
+    : file_(std::move(file)),
+      page_size_(page_size),
+      first_blob_page_((2 * kSlotSize + page_size - 1) / page_size) {}
+
+absl::Status DataFile::WriteHeader(const Header& h) {
+  std::string s(kMagic, 8);
+  PutFixed32(&s, kFormatVersion);
+  PutFixed32(&s, h.page_size);
+  PutFixed64(&s, h.checkpoint_no);
+  PutFixed64(&s, h.last_seq);
+  PutFixed64(&s, h.state.page);
+  PutFixed64(&s, h.state.size);
+  PutFixed64(&s, h.page_count);
+  PutFixed64(&s, Checksum(s, 0));
+  s.resize(kSlotSize, '\0');
+  return file_->WriteAt((h.checkpoint_no % 2) * kSlotSize, s);
+}
+
+uint64_t DataFile::PagesFor(uint64_t size) const {
+  uint64_t bytes = kBlobHeaderSize + size + 8 * ChunkCount(size);
+  return (bytes + page_size_ - 1) / page_size_;
+}
+
+absl::Status DataFile::WriteBlob(BlobId id, absl::string_view data) {
+  if (data.size() > kChunkSize) {
+    Stream s(this, id);
+    if (auto st = s.Append(data); !st.ok()) return st;
+    return s.Finish();
+  }
+  std::string buf;
+  buf.reserve(kBlobHeaderSize + data.size());
+  PutFixed32(&buf, kBlobMagic);
+  PutFixed32(&buf, 0);
+  PutFixed64(&buf, data.size());
+  PutFixed64(&buf, Checksum(data, id.page));
+  PutFixed64(&buf, Checksum(buf, id.page));
+  buf.append(data.data(), data.size());
+  return file_->WriteAt(Offset(id), buf);
+}
+
+absl::Status DataFile::Damaged(BlobId id, uint64_t offset, absl::string_view what) const {
+  return absl::DataLossError(
+      absl::StrCat(file_->path(), ": page ", id.page, " at offset ", offset, ": ", what));
+}
+
+absl::Status DataFile::CheckExtent(BlobId id, uint64_t page_limit) const {
+  if (id.page < first_blob_page_ || id.size > kMaxBlobSize || id.page >= page_limit ||
+      PagesFor(id.size) > page_limit - id.page) {
+    return absl::InvalidArgumentError(absl::StrCat(file_->path(), ": blob at page ", id.page,
+                                                   " of ", id.size,
+                                                   " bytes lies outside the data file"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DataFile::ReadBlobHeader(BlobId id, uint64_t* body_checksum) {
+  char h[kBlobHeaderSize];
+  if (auto st = ReadExactly(*file_, Offset(id), absl::MakeSpan(h)); !st.ok()) {
+    if (absl::IsDataLoss(st)) return Damaged(id, Offset(id), "blob lies past the end of the file");
+    return st;
+  }
+  if (DecodeFixed32(h) != kBlobMagic ||
+      Checksum(absl::string_view(h, 24), id.page) != DecodeFixed64(h + 24)) {
+    return Damaged(id, Offset(id), "blob header checksum mismatch");
+  }
+  if (DecodeFixed64(h + 8) != id.size) {
+    return Damaged(id, Offset(id),
+                   absl::StrCat("blob holds ", DecodeFixed64(h + 8), " bytes, expected ", id.size));
+  }
+  *body_checksum = DecodeFixed64(h + 16);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint64_t>> DataFile::ReadTable(BlobId id, uint64_t body_checksum) {
+  uint64_t n = ChunkCount(id.size);
+  std::string raw(n * 8, '\0');
+  uint64_t at = Offset(id) + kBlobHeaderSize + id.size;
+  if (auto st = ReadExactly(*file_, at, absl::MakeSpan(raw)); !st.ok()) return st;
+  if (Checksum(raw, id.page) != body_checksum) {
+    return Damaged(id, at, "blob checksum table mismatch");
+  }
+  std::vector<uint64_t> table(n);
+  for (uint64_t i = 0; i < n; ++i) table[i] = DecodeFixed64(raw.data() + 8 * i);
+  return table;
+}
+
+absl::StatusOr<std::string> DataFile::ReadBlob(BlobId id, uint64_t page_limit) {
+  if (auto st = CheckExtent(id, page_limit); !st.ok()) return st;
+  std::string out(id.size, '\0');
+  if (auto st = ReadBlobRange(id, 0, absl::MakeSpan(out), page_limit); !st.ok()) return st;
+  return out;
+}
+
+absl::Status DataFile::ReadBlobRange(BlobId id, uint64_t offset, absl::Span<char> dst,
+                                     uint64_t page_limit) {
+  if (auto st = CheckExtent(id, page_limit); !st.ok()) return st;
+  if (offset > id.size || dst.size() > id.size - offset) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("range ", offset, "+", dst.size(), " is outside blob of ", id.size, " bytes"));
+  }
+  uint64_t body_checksum = 0;
+  if (auto st = ReadBlobHeader(id, &body_checksum); !st.ok()) return st;
+  uint64_t content = Offset(id) + kBlobHeaderSize;
+  if (id.size <= kChunkSize) {
+    std::string all(id.size, '\0');
+    if (auto st = ReadExactly(*file_, content, absl::MakeSpan(all)); !st.ok()) return st;
+    if (Checksum(all, id.page) != body_checksum)
+      return Damaged(id, content, "blob checksum mismatch");
+    std::memcpy(dst.data(), all.data() + offset, dst.size());
+    return absl::OkStatus();
+  }
+  auto table = ReadTable(id, body_checksum);
+  if (!table.ok()) return table.status();
+  std::string chunk;
+  uint64_t done = 0;
+  while (done < dst.size()) {
+    uint64_t pos = offset + done;
+    uint64_t i = pos / kChunkSize;
+    uint64_t chunk_start = i * kChunkSize;
+    chunk.resize(std::min(kChunkSize, id.size - chunk_start));
+    if (auto st = ReadExactly(*file_, content + chunk_start, absl::MakeSpan(chunk)); !st.ok()) {
+      return st;
+    }
+    if (Checksum(chunk, id.page + i) != (*table)[i]) {
+      return Damaged(id, content + chunk_start,
+                     absl::StrCat("blob chunk ", i, " checksum mismatch"));
+    }
+    uint64_t n = std::min<uint64_t>(chunk.size() - (pos - chunk_start), dst.size() - done);
+    std::memcpy(dst.data() + done, chunk.data() + (pos - chunk_start), n);
+    done += n;
+  }
+  return absl::OkStatus();
+}
+
+DataFile::Stream::Stream(DataFile* file, BlobId id) : file_(file), id_(id) {
+  // XXH3's reset skips deriving the secret when the state's old seed equals
+  // the new one, so a state in recycled memory must be zeroed first.
+  std::memset(&chunk_, 0, sizeof(chunk_));
+  XXH3_64bits_reset_withSeed(&chunk_, id.page);
+}
+
+absl::Status DataFile::Stream::Append(absl::string_view data) {
+  if (data.size() > id_.size - written_) {
+    return absl::InvalidArgumentError(absl::StrCat("blob writer: ", written_ + data.size(),
+                                                   " bytes exceed the declared ", id_.size));
+  }
+  uint64_t at = file_->Offset(id_) + kBlobHeaderSize + written_;
+  if (auto st = file_->file_->WriteAt(at, data); !st.ok()) return st;
+  // Feed the per-chunk checksums (only used when the blob is over one chunk).
+  while (!data.empty()) {
+    uint64_t room = kChunkSize - written_ % kChunkSize;
+    uint64_t n = std::min<uint64_t>(room, data.size());
+    XXH3_64bits_update(&chunk_, data.data(), n);
+    written_ += n;
+    data.remove_prefix(n);
+    if (written_ % kChunkSize == 0 || written_ == id_.size) {
+      table_.push_back(XXH3_64bits_digest(&chunk_));
+      XXH3_64bits_reset_withSeed(&chunk_, id_.page + table_.size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DataFile::Stream::Finish() {
+  if (written_ != id_.size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("blob writer: ", written_, " of ", id_.size, " declared bytes written"));
+  }
+  uint64_t body_checksum;
+  if (id_.size <= kChunkSize) {
+    body_checksum = table_.empty() ? Checksum("", id_.page) : table_[0];
+  } else {
+    std::string raw;
+    for (uint64_t c : table_) PutFixed64(&raw, c);
+    uint64_t at = file_->Offset(id_) + kBlobHeaderSize + id_.size;
+    if (auto st = file_->file_->WriteAt(at, raw); !st.ok()) return st;
+    body_checksum = Checksum(raw, id_.page);
+  }
+  std::string h;
+  PutFixed32(&h, kBlobMagic);
+  PutFixed32(&h, 0);
+  PutFixed64(&h, id_.size);
+  PutFixed64(&h, body_checksum);
+  PutFixed64(&h, Checksum(h, id_.page));
+  return file_->file_->WriteAt(file_->Offset(id_), h);
+}
+
+}  // namespace sop

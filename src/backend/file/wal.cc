@@ -1,0 +1,325 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "backend/file/wal.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "util/coding.h"
+
+namespace sop {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'O', 'P', 'W', 'A', 'L', '0', '1'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kRecordHeader = 32;
+constexpr uint64_t kMaxSeqJump = uint64_t{1} << 40;
+
+uint64_t Padded(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+
+uint64_t RecordChecksum(uint64_t salt, const char* header24, absl::string_view payload) {
+  XXH3_state_t state;
+  std::memset(&state, 0, sizeof(state));  // see DataFile::Stream: reset reads the old seed
+  XXH3_64bits_reset_withSeed(&state, salt);
+  XXH3_64bits_update(&state, header24, 24);
+  XXH3_64bits_update(&state, payload.data(), payload.size());
+  return XXH3_64bits_digest(&state);
+}
+
+void AppendRecord(std::string* out, uint64_t salt, WalRecordType type, uint64_t seq,
+                  uint64_t group_offset, absl::string_view payload) {
+  char h[kRecordHeader] = {};
+  EncodeFixed32(h, static_cast<uint32_t>(payload.size()));
+  h[4] = static_cast<char>(type);
+  EncodeFixed64(h + 8, seq);
+  EncodeFixed64(h + 16, group_offset);
+  EncodeFixed64(h + 24, RecordChecksum(salt, h, payload));
+  out->append(h, kRecordHeader);
+  out->append(payload.data(), payload.size());
+  out->append(Padded(payload.size()) - payload.size(), '\0');
+}
+
+std::string EncodeHeader(uint64_t base_seq, uint64_t salt) {
+  std::string h(kMagic, 8);
+  PutFixed32(&h, kFormatVersion);
+  PutFixed32(&h, 0);
+  PutFixed64(&h, base_seq);
+  PutFixed64(&h, salt);
+  h.resize(Wal::kHeaderSize - 8, '\0');
+  PutFixed64(&h, Checksum(h, 0));
+  return h;
+}
+
+uint64_t NewSalt() {
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) ^ rd();
+}
+
+// A record that passed every check, found at some offset.
+struct Candidate {
+  WalRecordType type;
+  uint64_t seq;
+  uint64_t group_offset;
+  absl::string_view payload;
+  uint64_t next;  // offset just past it
+};
+
+// Decodes the record at `off` if it is wholly valid and newer than `prev_seq`.
+bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t prev_seq,
+               Candidate* c) {
+  if (off > content.size() || content.size() - off < kRecordHeader) return false;
+  const char* h = content.data() + off;
+  uint32_t len = DecodeFixed32(h);
+  uint8_t type = static_cast<uint8_t>(h[4]);
+  if (type < 1 || type > 5 || h[5] != 0 || h[6] != 0 || h[7] != 0) return false;
+  uint64_t seq = DecodeFixed64(h + 8);
+  uint64_t group_offset = DecodeFixed64(h + 16);
+  if (seq <= prev_seq || seq - prev_seq > kMaxSeqJump || group_offset > off) return false;
+  if (content.size() - off - kRecordHeader < Padded(len)) return false;
+  absl::string_view payload = content.substr(off + kRecordHeader, len);
+  absl::string_view padding = content.substr(off + kRecordHeader + len, Padded(len) - len);
+  if (padding.find_first_not_of('\0') != absl::string_view::npos) return false;
+  if (DecodeFixed64(h + 24) != RecordChecksum(salt, h, payload)) return false;
+  *c = {static_cast<WalRecordType>(type), seq, group_offset, payload,
+        off + kRecordHeader + Padded(len)};
+  return true;
+}
+
+}  // namespace
+
+struct Wal::Writer {
+  WalRecordType type;
+  std::string payload;
+  uint64_t seq = 0;
+  absl::Status status;
+  bool done = false;
+  absl::CondVar cv;
+};
+
+Wal::Wal(Env* env, std::string path, std::unique_ptr<File> file, uint64_t base_seq, uint64_t salt,
+         uint64_t end, uint64_t last_seq)
+    : env_(env),
+      path_(std::move(path)),
+      file_(std::move(file)),
+      base_seq_(base_seq),
+      salt_(salt),
+      end_(end),
+      last_seq_(last_seq),
+      next_seq_(last_seq + 1) {}
+
+absl::StatusOr<std::unique_ptr<Wal>> Wal::Create(Env* env, const std::string& path,
+                                                 uint64_t base_seq) {
+  auto file = env->OpenFile(path, OpenMode::kCreateIfMissing);
+  if (!file.ok()) return file.status();
+  uint64_t salt = NewSalt();
+  if (auto st = (*file)->Truncate(0); !st.ok()) return st;
+  if (auto st = (*file)->WriteAt(0, EncodeHeader(base_seq, salt)); !st.ok()) return st;
+  if (auto st = (*file)->Sync(); !st.ok()) return st;
+  return std::unique_ptr<Wal>(
+      new Wal(env, path, std::move(*file), base_seq, salt, kHeaderSize, base_seq));
+}
+
+absl::StatusOr<std::string> Wal::ReadAll(File& file) {
+  auto size = file.Size();
+  if (!size.ok()) return size.status();
+  std::string content(*size, '\0');
+  if (auto st = ReadExactly(file, 0, absl::MakeSpan(content)); !st.ok()) return st;
+  return content;
+}
+
+absl::Status Wal::Parse(const std::string& path, const std::string& content, uint64_t* base_seq,
+                        uint64_t* salt, uint64_t* end, std::vector<WalRecord>* records) {
+  if (content.size() < kHeaderSize) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 0: WAL header is missing (file has ",
+                                            content.size(), " bytes)"));
+  }
+  if (content.compare(0, 8, kMagic, 8) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not a SOP write-ahead log"));
+  }
+  absl::string_view header(content.data(), kHeaderSize);
+  if (Checksum(header.substr(0, kHeaderSize - 8), 0) != DecodeFixed64(header.data() + 56)) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 0: WAL header checksum mismatch"));
+  }
+  if (uint32_t v = DecodeFixed32(header.data() + 8); v != kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": WAL format version ", v, " is not supported (want ", kFormatVersion, ")"));
+  }
+  *base_seq = DecodeFixed64(header.data() + 16);
+  *salt = DecodeFixed64(header.data() + 24);
+
+  uint64_t off = kHeaderSize;
+  uint64_t prev_seq = 0;
+  Candidate c;
+  while (TryRecord(content, off, *salt, prev_seq, &c)) {
+    records->push_back({c.type, c.seq, std::string(c.payload)});
+    prev_seq = c.seq;
+    off = c.next;
+  }
+  // `off` holds no valid record. Damage, or a torn tail? See the file comment.
+  for (uint64_t p = off + 8; p + kRecordHeader <= content.size(); p += 8) {
+    if (TryRecord(content, p, *salt, prev_seq, &c) && c.group_offset > off) {
+      return absl::DataLossError(absl::StrCat(
+          path, ": offset ", off,
+          ": WAL record is damaged and later synced records follow it (first at offset ", p, ")"));
+    }
+  }
+  *end = off;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(Env* env, const std::string& path,
+                                               std::vector<WalRecord>* records) {
+  auto file = env->OpenFile(path, OpenMode::kExisting);
+  if (!file.ok()) return file.status();
+  auto content = ReadAll(**file);
+  if (!content.ok()) return content.status();
+  uint64_t base_seq = 0, salt = 0, end = 0;
+  records->clear();
+  if (auto st = Parse(path, *content, &base_seq, &salt, &end, records); !st.ok()) return st;
+  if (end < content->size()) {
+    // Cut the torn tail so that later groups never sit in front of stale bytes.
+    if (auto st = (*file)->Truncate(end); !st.ok()) return st;
+    if (auto st = (*file)->Sync(); !st.ok()) return st;
+  }
+  uint64_t last = std::max(base_seq, records->empty() ? 0 : records->back().seq);
+  return std::unique_ptr<Wal>(new Wal(env, path, std::move(*file), base_seq, salt, end, last));
+}
+
+absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
+  Writer w;
+  w.type = type;
+  w.payload = std::move(payload);
+  absl::MutexLock lock(&mu_);
+  if (!health_.ok()) return health_;
+  queue_.push_back(&w);
+  while (!w.done && (leader_active_ || queue_.front() != &w)) w.cv.Wait(&mu_);
+  if (w.done) {
+    if (!w.status.ok()) return w.status;
+    return w.seq;
+  }
+
+  // This thread leads: it writes and syncs everything queued so far.
+  leader_active_ = true;
+  constexpr size_t kMaxGroupBytes = 8 << 20;
+  std::vector<Writer*> group;
+  std::string buf;
+  uint64_t offset = end_;
+  for (Writer* m : queue_) {
+    if (!group.empty() && buf.size() + m->payload.size() > kMaxGroupBytes) break;
+    m->seq = next_seq_++;
+    AppendRecord(&buf, salt_, m->type, m->seq, offset, m->payload);
+    group.push_back(m);
+  }
+  File* file = file_.get();
+  absl::Status status = health_;
+  if (status.ok()) {
+    mu_.Unlock();
+    status = file->WriteAt(offset, buf);
+    bool write_ok = status.ok();
+    if (write_ok) status = file->Sync();
+    if (!write_ok) file->Truncate(offset).IgnoreError();  // never leave half a group behind
+    mu_.Lock();
+    if (status.ok()) {
+      end_ = offset + buf.size();
+      last_seq_ = group.back()->seq;
+    } else if (write_ok) {
+      // fsync failed: the kernel may have dropped the pages. Never trust this
+      // file again in this process (DESIGN.md 2.6).
+      health_ = absl::Status(
+          status.code(),
+          absl::StrCat(status.message(), " (the log is read-only until the database is reopened)"));
+    }
+  }
+  for (Writer* m : group) {
+    queue_.pop_front();
+    m->status = status;
+    m->done = true;
+    if (m != &w) m->cv.Signal();
+  }
+  leader_active_ = false;
+  if (!queue_.empty()) queue_.front()->cv.Signal();
+  if (!status.ok()) return status;
+  return w.seq;
+}
+
+absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep) {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](bool* active) { return !*active; }, &leader_active_));
+  if (!health_.ok()) return health_;
+  auto content = ReadAll(*file_);
+  if (!content.ok()) return content.status();
+  uint64_t old_base = 0, old_salt = 0, old_end = 0;
+  std::vector<WalRecord> records;
+  if (auto st = Parse(path_, content->substr(0, end_), &old_base, &old_salt, &old_end, &records);
+      !st.ok()) {
+    return st;
+  }
+  std::string tmp = path_ + ".tmp";
+  auto fresh = Create(env_, tmp, base_seq);
+  if (!fresh.ok()) return fresh.status();
+  Wal& w = **fresh;
+  absl::MutexLock fresh_lock(&w.mu_);
+  std::string buf;
+  for (const WalRecord& r : records) {
+    if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, kHeaderSize, r.payload);
+  }
+  if (!buf.empty()) {
+    if (auto st = w.file_->WriteAt(kHeaderSize, buf); !st.ok()) return st;
+    if (auto st = w.file_->Sync(); !st.ok()) return st;
+  }
+  if (auto st = env_->RenameFile(tmp, path_); !st.ok()) return st;
+  if (auto st = env_->SyncDir(DirName(path_)); !st.ok()) {
+    // The rename may or may not survive a crash; both files are valid logs
+    // for the current data file header, but this process must not go on.
+    health_ = st;
+    return st;
+  }
+  file_ = std::move(w.file_);
+  base_seq_ = base_seq;
+  salt_ = w.salt_;
+  end_ = kHeaderSize + buf.size();
+  return absl::OkStatus();
+}
+
+absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecord&)>& fn) {
+  std::string content;
+  {
+    absl::MutexLock lock(&mu_);
+    auto all = ReadAll(*file_);
+    if (!all.ok()) return all.status();
+    content = all->substr(0, end_);
+  }
+  uint64_t base = 0, salt = 0, end = 0;
+  std::vector<WalRecord> records;
+  if (auto st = Parse(path_, content, &base, &salt, &end, &records); !st.ok()) return st;
+  for (const WalRecord& r : records) {
+    if (auto st = fn(r); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Wal::base_seq() const {
+  absl::MutexLock lock(&mu_);
+  return base_seq_;
+}
+
+uint64_t Wal::last_seq() const {
+  absl::MutexLock lock(&mu_);
+  return last_seq_;
+}
+
+uint64_t Wal::size() const {
+  absl::MutexLock lock(&mu_);
+  return end_;
+}
+
+absl::Status Wal::health() const {
+  absl::MutexLock lock(&mu_);
+  return health_;
+}
+
+}  // namespace sop

@@ -1,0 +1,173 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "backend/file/wal.h"
+
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "sop/fault_injection_env.h"
+#include "test_util.h"
+#include "util/coding.h"
+
+namespace sop {
+namespace {
+
+class WalTest : public ::testing::Test {
+ protected:
+  WalTest() : env_(NewMemEnv()) { SOP_EXPECT_OK(env_->CreateDir("/w")); }
+
+  std::string Raw() {
+    auto f = env_->OpenFile(path_, OpenMode::kExisting);
+    std::string s(*(*f)->Size(), '\0');
+    EXPECT_TRUE(ReadExactly(**f, 0, absl::MakeSpan(s)).ok());
+    return s;
+  }
+  void WriteRaw(const std::string& s) {
+    auto f = env_->OpenFile(path_, OpenMode::kExisting);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->WriteAt(0, s).ok());
+  }
+  // Appends records "r1".."rN", each in its own group.
+  void Fill(int n) {
+    auto wal = Wal::Create(env_.get(), path_, 0);
+    SOP_ASSERT_OK(wal);
+    for (int i = 1; i <= n; ++i) {
+      auto seq =
+          (*wal)->Append(WalRecordType::kLog, "r" + std::to_string(i) + std::string(40, 'x'));
+      SOP_ASSERT_OK(seq);
+      EXPECT_EQ(*seq, static_cast<uint64_t>(i));
+    }
+  }
+
+  std::unique_ptr<Env> env_;
+  std::string path_ = "/w/db-wal";
+};
+
+TEST_F(WalTest, RecordsComeBackInOrderAfterReopen) {
+  Fill(10);
+  std::vector<WalRecord> records;
+  auto wal = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(wal);
+  ASSERT_EQ(records.size(), 10u);
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].seq, i + 1);
+    EXPECT_EQ(records[i].payload, "r" + std::to_string(i + 1) + std::string(40, 'x'));
+  }
+  auto seq = (*wal)->Append(WalRecordType::kLog, "next");
+  SOP_ASSERT_OK(seq);
+  EXPECT_EQ(*seq, 11u);
+}
+
+TEST_F(WalTest, TornTailIsCutOffSilently) {
+  Fill(5);
+  std::string raw = Raw();
+  for (size_t cut = raw.size() - 1; cut > raw.size() - 80; --cut) {
+    WriteRaw(raw.substr(0, cut));
+    std::vector<WalRecord> records;
+    auto wal = Wal::Open(env_.get(), path_, &records);
+    SOP_ASSERT_OK(wal);
+    EXPECT_EQ(records.size(), 4u) << "cut at " << cut;
+    // And the file was cut where the good records end, so appends follow them.
+    auto seq = (*wal)->Append(WalRecordType::kLog, "after");
+    SOP_ASSERT_OK(seq);
+    wal->reset();
+    auto again = Wal::Open(env_.get(), path_, &records);
+    SOP_ASSERT_OK(again);
+    ASSERT_EQ(records.size(), 5u);
+    EXPECT_EQ(records.back().payload, "after");
+  }
+}
+
+TEST_F(WalTest, FlippedByteBeforeTheTailIsDataLossNamingTheOffset) {
+  Fill(5);
+  std::string raw = Raw();
+  size_t record = (raw.size() - Wal::kHeaderSize) / 5;
+  for (size_t pos = Wal::kHeaderSize; pos < Wal::kHeaderSize + 4 * record; pos += 7) {
+    std::string damaged = raw;
+    damaged[pos] ^= 0x20;
+    WriteRaw(damaged);
+    std::vector<WalRecord> records;
+    auto wal = Wal::Open(env_.get(), path_, &records);
+    ASSERT_TRUE(absl::IsDataLoss(wal.status())) << "flip at " << pos << ": " << wal.status();
+    size_t bad_record = Wal::kHeaderSize + (pos - Wal::kHeaderSize) / record * record;
+    EXPECT_NE(wal.status().message().find("offset " + std::to_string(bad_record)),
+              std::string::npos)
+        << wal.status();
+    EXPECT_NE(wal.status().message().find(path_), std::string::npos);
+  }
+}
+
+TEST_F(WalTest, DamagedHeaderIsDataLossAndForeignFileIsFailedPrecondition) {
+  Fill(1);
+  std::string raw = Raw();
+  std::vector<WalRecord> records;
+  raw[20] ^= 1;
+  WriteRaw(raw);
+  EXPECT_TRUE(absl::IsDataLoss(Wal::Open(env_.get(), path_, &records).status()));
+  WriteRaw("this is not a log file, but it is long enough to hold a header......");
+  EXPECT_TRUE(absl::IsFailedPrecondition(Wal::Open(env_.get(), path_, &records).status()));
+}
+
+TEST_F(WalTest, ConcurrentAppendersShareSyncsAndGetDistinctOrderedSeqs) {
+  auto wal = Wal::Create(env_.get(), path_, 0);
+  SOP_ASSERT_OK(wal);
+  constexpr int kThreads = 8, kPerThread = 200;
+  std::vector<std::vector<uint64_t>> seqs(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto seq = (*wal)->Append(WalRecordType::kLog, std::to_string(t) + ":" + std::to_string(i));
+        ASSERT_TRUE(seq.ok());
+        seqs[t].push_back(*seq);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<WalRecord> records;
+  wal->reset();
+  auto reopened = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(reopened);
+  ASSERT_EQ(records.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (int t = 0; t < kThreads; ++t) {
+    // Each thread's records are in the log in the order it appended them.
+    EXPECT_TRUE(std::is_sorted(seqs[t].begin(), seqs[t].end()));
+    for (int i = 0; i < kPerThread; ++i) {
+      EXPECT_EQ(records[seqs[t][i] - 1].payload, std::to_string(t) + ":" + std::to_string(i));
+    }
+  }
+}
+
+TEST_F(WalTest, FailedSyncMakesEveryLaterAppendFail) {
+  FaultInjectionEnv fenv(env_.get());
+  auto wal = Wal::Create(&fenv, path_, 0);
+  SOP_ASSERT_OK(wal);
+  SOP_ASSERT_OK((*wal)->Append(WalRecordType::kLog, "ok"));
+  fenv.InjectFault(FaultInjectionEnv::Op::kSync, absl::UnavailableError("EIO on fsync"));
+  EXPECT_FALSE((*wal)->Append(WalRecordType::kLog, "lost").ok());
+  auto later = (*wal)->Append(WalRecordType::kLog, "refused");
+  EXPECT_FALSE(later.ok());
+  EXPECT_NE(later.status().message().find("read-only"), std::string::npos) << later.status();
+}
+
+TEST_F(WalTest, RewriteKeepsSelectedRecordsAndSeqsContinue) {
+  Fill(6);
+  std::vector<WalRecord> records;
+  auto wal = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(wal);
+  SOP_ASSERT_OK((*wal)->Rewrite(4, [](const WalRecord& r) { return r.seq > 4; }));
+  auto seq = (*wal)->Append(WalRecordType::kLog, "seven");
+  SOP_ASSERT_OK(seq);
+  EXPECT_EQ(*seq, 7u);
+  wal->reset();
+  auto again = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(again);
+  EXPECT_EQ((*again)->base_seq(), 4u);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].seq, 5u);
+  EXPECT_EQ(records[2].payload, "seven");
+  EXPECT_FALSE(env_->FileExists(path_ + ".tmp"));
+}
+
+}  // namespace
+}  // namespace sop
