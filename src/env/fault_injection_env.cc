@@ -14,7 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 
 namespace sop {
 namespace {
@@ -52,7 +52,7 @@ absl::Status PowerOff() { return absl::UnavailableError("simulated power loss: d
 struct FaultInjectionEnv::State {
   explicit State(Env* b) : base(b) {}
   Env* const base;
-  absl::Mutex mu;
+  Mutex mu;
   int64_t mutations ABSL_GUARDED_BY(mu) = 0;
   int64_t crash_after ABSL_GUARDED_BY(mu) = -1;
   bool powered_off ABSL_GUARDED_BY(mu) = false;
@@ -116,7 +116,7 @@ class FaultInjectionEnv::FaultyFile final : public File {
       : s_(s), base_(std::move(base)), rec_(std::move(rec)), gen_(gen) {}
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<char> dst) override {
-    absl::MutexLock lock(&s_->mu);
+    MutexLock lock(&s_->mu);
     if (auto st = Alive(); !st.ok()) return st;
     absl::Status inj = s_->Injected(Op::kRead, rec_->path);
     if (!inj.ok()) return inj;
@@ -127,7 +127,7 @@ class FaultInjectionEnv::FaultyFile final : public File {
   }
 
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
-    absl::MutexLock lock(&s_->mu);
+    MutexLock lock(&s_->mu);
     if (auto st = Alive(); !st.ok()) return st;
     if (auto st = s_->BeginMutation(); !st.ok()) return st;
     if (auto st = s_->Injected(Op::kWrite, rec_->path); !st.ok()) return st;
@@ -160,7 +160,7 @@ class FaultInjectionEnv::FaultyFile final : public File {
   }
 
   absl::Status Sync() override {
-    absl::MutexLock lock(&s_->mu);
+    MutexLock lock(&s_->mu);
     if (auto st = Alive(); !st.ok()) return st;
     if (auto st = s_->BeginMutation(); !st.ok()) return st;
     if (auto st = s_->Injected(Op::kSync, rec_->path); !st.ok()) return st;
@@ -170,7 +170,7 @@ class FaultInjectionEnv::FaultyFile final : public File {
   }
 
   absl::Status Truncate(uint64_t size) override {
-    absl::MutexLock lock(&s_->mu);
+    MutexLock lock(&s_->mu);
     if (auto st = Alive(); !st.ok()) return st;
     if (auto st = s_->BeginMutation(); !st.ok()) return st;
     if (auto st = s_->Injected(Op::kWrite, rec_->path); !st.ok()) return st;
@@ -198,7 +198,7 @@ class FaultInjectionEnv::FaultyFile final : public File {
   }
 
   absl::StatusOr<uint64_t> Size() override {
-    absl::MutexLock lock(&s_->mu);
+    MutexLock lock(&s_->mu);
     if (auto st = Alive(); !st.ok()) return st;
     return base_->Size();
   }
@@ -226,34 +226,34 @@ FaultInjectionEnv::~FaultInjectionEnv() = default;
 
 void FaultInjectionEnv::InjectFault(Op op, absl::Status error, std::string path_part, int skip,
                                     int count) {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   state_->rules.push_back({op, std::move(error), std::move(path_part), skip, count});
 }
 
 void FaultInjectionEnv::ClearFaults() {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   state_->rules.clear();
 }
 
 void FaultInjectionEnv::SetFreeSpace(std::optional<uint64_t> bytes) {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   state_->free_space = bytes;
 }
 
 void FaultInjectionEnv::CrashAfter(int64_t n) {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   state_->crash_after = n < 0 ? -1 : state_->mutations + n;
 }
 
 int64_t FaultInjectionEnv::mutation_count() const {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   return state_->mutations;
 }
 
 absl::StatusOr<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& path,
                                                                   OpenMode mode) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   if (s.powered_off) return PowerOff();
   bool existed = s.base->FileExists(path);
   if (!existed && mode == OpenMode::kCreateIfMissing) {
@@ -271,7 +271,7 @@ bool FaultInjectionEnv::FileExists(const std::string& path) {
 
 absl::Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   if (auto st = s.BeginMutation(); !st.ok()) return st;
   if (!s.base->FileExists(path)) {
     return absl::NotFoundError(absl::StrCat(path, ": unlink: No such file or directory"));
@@ -288,7 +288,7 @@ absl::Status FaultInjectionEnv::RemoveFile(const std::string& path) {
 
 absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   if (auto st = s.BeginMutation(); !st.ok()) return st;
   if (!s.base->FileExists(from)) {
     return absl::NotFoundError(absl::StrCat(from, ": rename: No such file or directory"));
@@ -313,7 +313,7 @@ absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::s
 
 absl::Status FaultInjectionEnv::SyncDir(const std::string& dir) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   if (auto st = s.BeginMutation(); !st.ok()) return st;
   if (auto st = s.Injected(Op::kSync, dir); !st.ok()) return st;
   if (auto st = s.base->SyncDir(dir); !st.ok()) return st;
@@ -344,7 +344,7 @@ absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(const std:
 
 absl::Status FaultInjectionEnv::SimulatePowerLoss(const PowerLoss& how) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   std::mt19937_64 rng(how.seed);
 
   // 1. Forget unsynced namespace changes, newest first.

@@ -7,14 +7,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "sop/env.h"
+#include "util/mutex.h"
 
 namespace sop {
 namespace {
 
 struct MemFileData {
-  absl::Mutex mu;
+  Mutex mu;
   std::string bytes ABSL_GUARDED_BY(mu);
 };
 
@@ -24,7 +24,7 @@ class MemFile final : public File {
       : path_(std::move(path)), data_(std::move(data)) {}
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<char> dst) override {
-    absl::MutexLock lock(&data_->mu);
+    MutexLock lock(&data_->mu);
     const std::string& b = data_->bytes;
     if (offset >= b.size()) return size_t{0};
     size_t n = std::min<uint64_t>(dst.size(), b.size() - offset);
@@ -33,7 +33,7 @@ class MemFile final : public File {
   }
 
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
-    absl::MutexLock lock(&data_->mu);
+    MutexLock lock(&data_->mu);
     std::string& b = data_->bytes;
     if (b.size() < offset + data.size()) b.resize(offset + data.size());
     b.replace(offset, data.size(), data.data(), data.size());
@@ -43,13 +43,13 @@ class MemFile final : public File {
   absl::Status Sync() override { return absl::OkStatus(); }
 
   absl::Status Truncate(uint64_t size) override {
-    absl::MutexLock lock(&data_->mu);
+    MutexLock lock(&data_->mu);
     data_->bytes.resize(size);
     return absl::OkStatus();
   }
 
   absl::StatusOr<uint64_t> Size() override {
-    absl::MutexLock lock(&data_->mu);
+    MutexLock lock(&data_->mu);
     return data_->bytes.size();
   }
 
@@ -63,7 +63,7 @@ class MemFile final : public File {
 class MemEnv final : public Env {
  public:
   absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = files_.find(path);
     if (it == files_.end()) {
       if (mode != OpenMode::kCreateIfMissing) {
@@ -78,12 +78,12 @@ class MemEnv final : public Env {
   }
 
   bool FileExists(const std::string& path) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return files_.count(path) > 0 || dirs_.count(path) > 0;
   }
 
   absl::Status RemoveFile(const std::string& path) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (files_.erase(path) == 0) {
       return absl::NotFoundError(absl::StrCat(path, ": unlink: No such file or directory"));
     }
@@ -91,7 +91,7 @@ class MemEnv final : public Env {
   }
 
   absl::Status RenameFile(const std::string& from, const std::string& to) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = files_.find(from);
     if (it == files_.end()) {
       return absl::NotFoundError(absl::StrCat(from, ": rename: No such file or directory"));
@@ -105,13 +105,13 @@ class MemEnv final : public Env {
   absl::Status SyncDir(const std::string&) override { return absl::OkStatus(); }
 
   absl::Status CreateDir(const std::string& dir) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     dirs_.insert(dir);
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     std::vector<std::string> names;
     std::string prefix = dir + "/";
     for (const auto& [path, data] : files_) {
@@ -123,7 +123,7 @@ class MemEnv final : public Env {
   }
 
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!locked_.insert(path).second) {
       return absl::FailedPreconditionError(
           absl::StrCat(path, ": database is locked by process ", ::getpid()));
@@ -136,7 +136,7 @@ class MemEnv final : public Env {
    public:
     MemLock(MemEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
     ~MemLock() override {
-      absl::MutexLock lock(&env_->mu_);
+      MutexLock lock(&env_->mu_);
       env_->locked_.erase(path_);
     }
 
@@ -145,7 +145,7 @@ class MemEnv final : public Env {
     const std::string path_;
   };
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<std::string, std::shared_ptr<MemFileData>> files_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> locked_ ABSL_GUARDED_BY(mu_);

@@ -25,13 +25,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "backend/file/data_file.h"
 #include "backend/file/free_space_map.h"
 #include "backend/file/wal.h"
 #include "backend/limits.h"
 #include "spdlog/spdlog.h"
 #include "util/coding.h"
+#include "util/mutex.h"
 
 namespace sop {
 namespace {
@@ -145,7 +145,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   ~FileBackend() override {
-    absl::MutexLock batch_lock(&batch_mu_);
+    MutexLock batch_lock(&batch_mu_);
     if (!opened_ || !Health().ok()) return;
     if (auto st = CheckpointLocked(); !st.ok()) {
       logger_->warn("{}: checkpoint on close failed: {}", path_, st.ToString());
@@ -163,7 +163,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
       return absl::InvalidArgumentError(absl::StrCat("blob of ", size, " bytes exceeds 2^40"));
     }
     if (auto st = Health(); !st.ok()) return st;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     uint64_t pages = data_->PagesFor(size);
     uint64_t page = space_.Allocate(pages);
     reserved_[page] = pages;
@@ -172,7 +172,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   void Release(BlobId id) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = reserved_.find(id.page);
     if (it == reserved_.end() || in_prepared_.contains(id.page)) return;
     space_.Free(it->first, it->second).IgnoreError();  // reserved pages are never free
@@ -187,7 +187,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   void MarkWritten(BlobId id) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     written_.insert(id.page);
   }
 
@@ -200,19 +200,19 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::StatusOr<std::string> GetMeta(absl::string_view name) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = meta_.find(name);
     if (it == meta_.end()) return absl::NotFoundError(absl::StrCat("no metadata record ", name));
     return it->second;
   }
 
   absl::Status Apply(const WriteBatch& batch) override {
-    absl::MutexLock batch_lock(&batch_mu_);
+    MutexLock batch_lock(&batch_mu_);
     if (auto st = WriteBlobs(batch); !st.ok()) return st;
     auto seq = wal_->Append(WalRecordType::kBatch, EncodeBatch(batch, InlineBytes(batch)));
     if (!seq.ok()) return seq.status();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       ApplyEffects(LoggedFrom(batch));
     }
     MaybeCheckpoint();
@@ -220,7 +220,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::Status Prepare(const WriteBatch& batch, absl::string_view xid) override {
-    absl::MutexLock batch_lock(&batch_mu_);
+    MutexLock batch_lock(&batch_mu_);
     if (prepared_.contains(xid)) {
       return absl::AlreadyExistsError(absl::StrCat("transaction ", xid, " is already prepared"));
     }
@@ -230,7 +230,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     payload += EncodeBatch(batch, InlineBytes(batch));
     auto seq = wal_->Append(WalRecordType::kPrepare, std::move(payload));
     if (!seq.ok()) return seq.status();
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     LoggedBatch logged = LoggedFrom(batch);
     for (const BlobId& id : logged.puts) in_prepared_.insert(id.page);
     logged.data.clear();
@@ -246,14 +246,14 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   std::vector<std::string> InDoubt() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     std::vector<std::string> xids;
     for (const auto& [xid, batch] : prepared_) xids.push_back(xid);
     return xids;
   }
 
   absl::Status Checkpoint() override {
-    absl::MutexLock batch_lock(&batch_mu_);
+    MutexLock batch_lock(&batch_mu_);
     return CheckpointLocked();
   }
 
@@ -272,7 +272,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   void Trim(uint64_t upto) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     trim_ = std::max(trim_, upto);
   }
 
@@ -283,14 +283,14 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
 
   absl::Status Health() {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (!failed_.ok()) return failed_;
     }
     return wal_ ? wal_->health() : absl::OkStatus();
   }
 
   void Fail(const absl::Status& st) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (failed_.ok()) {
       failed_ = absl::Status(
           st.code(), absl::StrCat(st.message(), " (the database is read-only until reopened)"));
@@ -325,7 +325,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     if (auto st = Health(); !st.ok()) return st;
     bool direct = false;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       for (const auto& put : batch.puts()) {
         auto it = reserved_.find(put.id.page);
         if (it == reserved_.end() || it->second != data_->PagesFor(put.id.size) ||
@@ -384,10 +384,10 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::Status Decide(absl::string_view xid, WalRecordType decision) {
-    absl::MutexLock batch_lock(&batch_mu_);
+    MutexLock batch_lock(&batch_mu_);
     if (auto st = Health(); !st.ok()) return st;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (!prepared_.contains(xid)) {
         return absl::NotFoundError(absl::StrCat(path_, ": no prepared transaction ", xid));
       }
@@ -396,7 +396,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     PutBytes(&payload, xid);
     auto seq = wal_->Append(decision, std::move(payload));
     if (!seq.ok()) return seq.status();
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = prepared_.find(xid);
     if (decision == WalRecordType::kCommit) {
       ApplyEffects(it->second);
@@ -437,8 +437,8 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   DataFile::Header header_;  // the newest durable header; guarded by batch_mu_
   bool opened_ = false;      // Open() succeeded: closing checkpoints
 
-  absl::Mutex batch_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one batch, decision or checkpoint at a time
-  absl::Mutex mu_;
+  Mutex batch_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one batch, decision or checkpoint at a time
+  Mutex mu_;
   FreeSpaceMap space_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> end_pages_{0};  // high-water mark of space_.end(), for read bounds
   std::map<uint64_t, uint64_t> reserved_ ABSL_GUARDED_BY(mu_);  // first page -> pages
@@ -487,7 +487,7 @@ std::string FileBackend::EncodeState(uint64_t page_count,
 }
 
 absl::Status FileBackend::LoadState(const DataFile::Header& h) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const uint64_t first = data_->first_blob_page();
   if (h.state.page == 0) return space_.Reset(first, std::max(h.page_count, first), {});
   auto bytes = data_->ReadBlob(h.state, std::max(h.page_count, h.state.page + 1));
@@ -581,7 +581,7 @@ absl::Status FileBackend::Replay(std::vector<WalRecord>& records) {
   }
 
   // Pass 2: redo, in log order.
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::map<std::string, LoggedBatch, std::less<>> pending;
   auto redo = [&](const LoggedBatch& b, size_t i) -> absl::Status {
     for (size_t k = 0; k < b.puts.size(); ++k) {
@@ -691,7 +691,7 @@ absl::Status FileBackend::CheckpointLocked() {
   std::string state_bytes;
   uint64_t page_count;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     space_.ShrinkTail();
     // What is free after this checkpoint: free pages, reservations (no
     // durable batch uses them; prepared ones are re-reserved from the WAL),
@@ -727,7 +727,7 @@ absl::Status FileBackend::CheckpointLocked() {
     state = {page, state_bytes.size()};
   }
   auto release_state = [&] {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     space_.Free(state.page, data_->PagesFor(state.size)).IgnoreError();
   };
   if (auto st = data_->WriteBlob(state, state_bytes); !st.ok()) {
@@ -755,7 +755,7 @@ absl::Status FileBackend::CheckpointLocked() {
   header_ = h;
   uint64_t trim;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (old_state.page != 0) {
       space_.Free(old_state.page, data_->PagesFor(old_state.size)).IgnoreError();
     }
@@ -766,7 +766,7 @@ absl::Status FileBackend::CheckpointLocked() {
   // are free in the state just written too, so the order is safe.
   uint64_t keep_pages;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     keep_pages = space_.end();
   }
   auto size = data_->file().Size();
@@ -776,7 +776,7 @@ absl::Status FileBackend::CheckpointLocked() {
   // The header is durable; now the WAL can lose what the image holds.
   absl::flat_hash_set<std::string> undecided;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (const auto& [xid, b] : prepared_) undecided.insert(xid);
   }
   return wal_->Rewrite(last_seq, [&](const WalRecord& r) {
@@ -834,7 +834,7 @@ absl::Status FileBackend::Open() {
     if (auto st = data_->WriteHeader(header_); !st.ok()) return st;
     if (auto st = data_->file().Sync(); !st.ok()) return st;
     if (auto st = env_->SyncDir(DirName(path_)); !st.ok()) return st;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     opened_ = true;
     return space_.Reset(data_->first_blob_page(), data_->first_blob_page(), {});
   }

@@ -96,7 +96,7 @@ struct Wal::Writer {
   uint64_t seq = 0;
   absl::Status status;
   bool done = false;
-  absl::CondVar cv;
+  CondVar cv;
 };
 
 Wal::Wal(Env* env, std::string path, std::unique_ptr<File> file, uint64_t base_seq, uint64_t salt,
@@ -192,7 +192,7 @@ absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
   Writer w;
   w.type = type;
   w.payload = std::move(payload);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!health_.ok()) return health_;
   queue_.push_back(&w);
   while (!w.done && (leader_active_ || queue_.front() != &w)) w.cv.Wait(&mu_);
@@ -241,14 +241,14 @@ absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
   }
   leader_active_ = false;
   if (!queue_.empty()) queue_.front()->cv.Signal();
+  idle_.SignalAll();
   if (!status.ok()) return status;
   return w.seq;
 }
 
 absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep) {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](bool* active) { return !*active; }, &leader_active_));
+  MutexLock lock(&mu_);
+  while (leader_active_) idle_.Wait(&mu_);
   if (!health_.ok()) return health_;
   auto content = ReadAll(*file_);
   if (!content.ok()) return content.status();
@@ -262,7 +262,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   auto fresh = Create(env_, tmp, base_seq);
   if (!fresh.ok()) return fresh.status();
   Wal& w = **fresh;
-  absl::MutexLock fresh_lock(&w.mu_);
+  MutexLock fresh_lock(&w.mu_);
   std::string buf;
   for (const WalRecord& r : records) {
     if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, kHeaderSize, r.payload);
@@ -288,7 +288,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
 absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecord&)>& fn) {
   std::string content;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto all = ReadAll(*file_);
     if (!all.ok()) return all.status();
     content = all->substr(0, end_);
@@ -303,22 +303,22 @@ absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecord&)>& f
 }
 
 uint64_t Wal::base_seq() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return base_seq_;
 }
 
 uint64_t Wal::last_seq() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return last_seq_;
 }
 
 uint64_t Wal::size() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return end_;
 }
 
 absl::Status Wal::health() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return health_;
 }
 

@@ -30,8 +30,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "sop/env.h"
+#include "util/mutex.h"
 
 namespace sop {
 
@@ -92,7 +92,7 @@ class Wal {
 
   Env* const env_;
   const std::string path_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::unique_ptr<File> file_ ABSL_GUARDED_BY(mu_);
   uint64_t base_seq_ ABSL_GUARDED_BY(mu_);
   uint64_t salt_ ABSL_GUARDED_BY(mu_);
@@ -102,6 +102,7 @@ class Wal {
   absl::Status health_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
+  CondVar idle_;  // signalled when a leader finishes (Rewrite waits for it)
 };
 
 }  // namespace sop

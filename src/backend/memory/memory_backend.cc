@@ -5,9 +5,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "backend/limits.h"
 #include "sop/backend.h"
+#include "util/mutex.h"
 
 namespace sop {
 namespace {
@@ -37,14 +37,14 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     if (size > kMaxBlobSize) {
       return absl::InvalidArgumentError(absl::StrCat("blob of ", size, " bytes exceeds 2^40"));
     }
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     BlobId id{next_id_++, size};
     reserved_.emplace(id.page, size);
     return id;
   }
 
   void Release(BlobId id) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     reserved_.erase(id.page);
     written_.erase(id.page);
   }
@@ -56,12 +56,12 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   void StoreWritten(BlobId id, std::string bytes) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     written_[id.page] = std::move(bytes);
   }
 
   absl::StatusOr<std::string> Read(BlobId id) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = blobs_.find(id.page);
     if (it == blobs_.end() || it->second.size() != id.size) {
       return absl::InvalidArgumentError(
@@ -71,7 +71,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::Status ReadRange(BlobId id, uint64_t offset, absl::Span<char> dst) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = blobs_.find(id.page);
     if (it == blobs_.end() || it->second.size() != id.size) {
       return absl::InvalidArgumentError(
@@ -86,21 +86,21 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::StatusOr<std::string> GetMeta(absl::string_view name) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = meta_.find(std::string(name));
     if (it == meta_.end()) return absl::NotFoundError(absl::StrCat("no metadata ", name));
     return it->second;
   }
 
   absl::Status Apply(const WriteBatch& batch) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (auto st = Check(batch); !st.ok()) return st;
     ApplyLocked(batch);
     return absl::OkStatus();
   }
 
   absl::Status Prepare(const WriteBatch& batch, absl::string_view xid) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (prepared_.contains(xid)) {
       return absl::AlreadyExistsError(absl::StrCat("transaction ", xid, " is already prepared"));
     }
@@ -110,7 +110,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::Status CommitPrepared(absl::string_view xid) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = prepared_.find(xid);
     if (it == prepared_.end()) {
       return absl::NotFoundError(absl::StrCat("no prepared transaction ", xid));
@@ -121,7 +121,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   absl::Status AbortPrepared(absl::string_view xid) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = prepared_.find(xid);
     if (it == prepared_.end()) {
       return absl::NotFoundError(absl::StrCat("no prepared transaction ", xid));
@@ -135,20 +135,20 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   std::vector<std::string> InDoubt() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     std::vector<std::string> xids;
     for (const auto& [xid, batch] : prepared_) xids.push_back(xid);
     return xids;
   }
 
   absl::Status Checkpoint() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     while (!log_.empty() && log_.front().seq <= trimmed_) log_.pop_front();
     return absl::OkStatus();
   }
 
   absl::StatusOr<uint64_t> Append(absl::string_view payload) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     log_.push_back({++last_seq_, std::string(payload)});
     return last_seq_;
   }
@@ -157,7 +157,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
                       const std::function<absl::Status(const LogRecord&)>& fn) override {
     std::vector<LogRecord> copy;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       for (const LogRecord& r : log_) {
         if (r.seq > after) copy.push_back(r);
       }
@@ -169,12 +169,12 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
   void Trim(uint64_t upto) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     trimmed_ = std::max(trimmed_, upto);
   }
 
   uint64_t last_seq() override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return last_seq_;
   }
 
@@ -214,7 +214,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     }
   }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, std::string> blobs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, uint64_t> reserved_ ABSL_GUARDED_BY(mu_);
