@@ -7,7 +7,12 @@
 #define SOP_SOP_H_
 
 #include "sop/backend.h"              // IWYU pragma: export
+#include "sop/cursor.h"               // IWYU pragma: export
+#include "sop/database.h"             // IWYU pragma: export
 #include "sop/env.h"                  // IWYU pragma: export
 #include "sop/fault_injection_env.h"  // IWYU pragma: export
+#include "sop/options.h"              // IWYU pragma: export
+#include "sop/store.h"                // IWYU pragma: export
+#include "sop/transaction.h"          // IWYU pragma: export
 
 #endif  // SOP_SOP_H_

@@ -39,6 +39,30 @@ inline uint64_t DecodeFixed64(const char* p) {
   std::memcpy(&v, p, 8);
   return v;
 }
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  dst->append(buf, n);
+}
+inline int VarintLength(uint64_t v) {
+  int n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+// Varint-length-prefixed byte string.
+inline void PutLengthPrefixed(std::string* dst, absl::string_view s) {
+  PutVarint64(dst, s.size());
+  dst->append(s.data(), s.size());
+}
+
 // Length-prefixed (fixed 32-bit) byte string.
 inline void PutBytes(std::string* dst, absl::string_view s) {
   PutFixed32(dst, static_cast<uint32_t>(s.size()));
@@ -75,6 +99,26 @@ class Decoder {
   bool GetBytes(absl::string_view* v) {
     uint32_t n;
     if (!GetFixed32(&n) || in_.size() < n) return false;
+    *v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool GetVarint64(uint64_t* v) {
+    uint64_t result = 0;
+    for (int shift = 0; shift <= 63 && !in_.empty(); shift += 7) {
+      uint8_t byte = static_cast<uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      result |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) {
+        *v = result;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool GetLengthPrefixed(absl::string_view* v) {
+    uint64_t n;
+    if (!GetVarint64(&n) || in_.size() < n) return false;
     *v = in_.substr(0, n);
     in_.remove_prefix(n);
     return true;

@@ -1,0 +1,58 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#ifndef SOP_DATABASE_H_
+#define SOP_DATABASE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sop/options.h"
+#include "sop/transaction.h"
+
+namespace sop {
+
+// A database: named stores (B-trees with copy-on-write nodes) in one data
+// file with its write-ahead log. Commits are logged (one small record, one
+// fdatasync); checkpoints write the changed nodes and the node registry as
+// one atomic batch and shorten the log. See docs/architecture.md.
+//
+// Thread-safety: a Database may be used from many threads. Any number of
+// read-only transactions run at once and never wait; read-write
+// transactions run one at a time (Begin waits for the running one).
+class Database {
+ public:
+  // Opens or creates the database at `path` (files `path`, `path`-wal,
+  // `path`-lock), recovering from the log after a crash. Errors:
+  // FailedPrecondition (held by another process, naming its pid; not a SOP
+  // file), DataLoss (damaged files, naming file and offset), NotFound
+  // (absent and !create_if_missing).
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path,
+                                                        const Options& options = {});
+  // A database that lives in memory and is gone when destroyed.
+  static absl::StatusOr<std::unique_ptr<Database>> OpenInMemory(const Options& options = {});
+
+  // Closing checkpoints, so the next open has nothing to replay. Every
+  // transaction must have ended.
+  virtual ~Database() = default;
+
+  // Starts a transaction. A read-write Begin waits while another read-write
+  // transaction runs.
+  virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode) = 0;
+
+  // Reads every node and every out-of-node value of every store as of now,
+  // verifying every checksum and every B-tree invariant (order, separators,
+  // depth, fill). DataLoss naming the store and node on the first damage.
+  // Does not block writers.
+  virtual absl::Status Verify() = 0;
+
+  // Writes every change made since the last checkpoint into the data file
+  // and shortens the log. Runs on its own when the log or the changed nodes
+  // grow past Options' limits, and on close.
+  virtual absl::Status Checkpoint() = 0;
+};
+
+}  // namespace sop
+
+#endif  // SOP_DATABASE_H_

@@ -1,0 +1,83 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+//
+// Options for databases, stores and transactions, and the Comparator that
+// orders a store's keys.
+
+#ifndef SOP_OPTIONS_H_
+#define SOP_OPTIONS_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "sop/env.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sop {
+
+// The largest key a store accepts; longer keys give InvalidArgument.
+inline constexpr size_t kMaxKeySize = 4096;
+// The largest value a store accepts (1 TiB); larger gives InvalidArgument.
+inline constexpr uint64_t kMaxValueSize = uint64_t{1} << 40;
+
+// Orders the keys of a store. Its Name() is persisted with the store, and
+// opening the store with a comparator of another name fails with
+// FailedPrecondition, so a rename is a format change. Implementations must
+// be thread-safe and must outlive every database that uses them.
+class Comparator {
+ public:
+  virtual ~Comparator() = default;
+  // < 0, 0, > 0 as a is less than, equal to, or greater than b.
+  virtual int Compare(absl::string_view a, absl::string_view b) const = 0;
+  virtual const char* Name() const = 0;
+};
+
+// memcmp order (shorter first on a common prefix). Name "sop.bytewise".
+const Comparator* BytewiseComparator();
+
+struct StoreOptions {
+  // false lets the store hold several entries with the same key (SOP's
+  // IsUnique=false); they keep the order they were added in.
+  bool unique = true;
+  // nullptr means BytewiseComparator().
+  const Comparator* comparator = nullptr;
+  // Values longer than this many bytes are stored outside the B-tree node as
+  // their own blob (SOP's value-in-node flag); shorter ones live in the leaf.
+  uint32_t max_value_in_node = 1024;
+};
+
+enum class TxnMode {
+  kReadOnly,   // a snapshot: never blocks, never blocked, never aborts
+  kReadWrite,  // one at a time in this version: a second writer waits
+};
+
+struct Options {
+  // All file access; nullptr means Env::Default().
+  Env* env = nullptr;
+  // Create the database files if missing (else NotFound).
+  bool create_if_missing = true;
+  // Bytes of decoded, clean B-tree nodes kept in memory. Nodes changed since
+  // the last checkpoint are held besides, up to checkpoint_dirty_bytes.
+  uint64_t cache_bytes = 64ull << 20;
+  // A checkpoint runs after a commit once the commit log has grown by this
+  // much since the last one...
+  uint64_t checkpoint_log_bytes = 32ull << 20;
+  // ...or once nodes changed since the last checkpoint take this much memory.
+  uint64_t checkpoint_dirty_bytes = 32ull << 20;
+  // Comparators by name, for stores created with a custom comparator: the
+  // log is replayed on open, before any store is opened, and replaying
+  // changes to such a store needs its comparator. Opening a database whose
+  // log holds changes to a store whose comparator is missing here fails
+  // with FailedPrecondition. Each must outlive the database.
+  std::vector<const Comparator*> comparators;
+  // Where to log recovery and checkpoints; nullptr means no logging.
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+}  // namespace sop
+
+#endif  // SOP_OPTIONS_H_

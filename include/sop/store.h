@@ -1,0 +1,52 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#ifndef SOP_STORE_H_
+#define SOP_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "sop/cursor.h"
+
+namespace sop {
+
+// One named, ordered map from byte-string keys to byte-string values, seen
+// through a transaction (Transaction::OpenStore). For typed keys and values
+// see sop::Store<K, V> in typed_store.h.
+//
+// Keys are at most kMaxKeySize (4 KiB) bytes and values at most
+// kMaxValueSize (2^40) bytes; beyond, InvalidArgument. Writing through a
+// read-only transaction gives InvalidArgument, and so does any call once the
+// transaction has committed or rolled back. Not thread-safe; owned by its
+// transaction and valid until the transaction ends.
+class RawStore {
+ public:
+  virtual ~RawStore() = default;
+
+  // Inserts a new entry. AlreadyExists if the key is present in a unique
+  // store; in a store allowing duplicates it always adds one more entry.
+  virtual absl::Status Add(absl::string_view key, absl::string_view value) = 0;
+  // Inserts or replaces (a duplicate store adds another entry, as Add).
+  virtual absl::Status Put(absl::string_view key, absl::string_view value) = 0;
+  // Replaces the value of an existing entry (the first, with duplicates).
+  // NotFound if the key is absent.
+  virtual absl::Status Update(absl::string_view key, absl::string_view value) = 0;
+  // Removes the entry with this key (every entry with it, with duplicates).
+  // NotFound if the key is absent.
+  virtual absl::Status Remove(absl::string_view key) = 0;
+  // The value of the entry with this key (the first, with duplicates).
+  // NotFound if absent.
+  virtual absl::StatusOr<std::string> Get(absl::string_view key) = 0;
+
+  // A cursor over the entries; see cursor.h.
+  virtual std::unique_ptr<Cursor> NewCursor(const CursorOptions& options = {}) = 0;
+
+  virtual const std::string& name() const = 0;
+};
+
+}  // namespace sop
+
+#endif  // SOP_STORE_H_

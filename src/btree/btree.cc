@@ -1,0 +1,483 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "btree/btree.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace sop {
+namespace {
+
+absl::Status Corrupt(uint64_t id, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("B-tree node ", id, ": ", what));
+}
+
+}  // namespace
+
+int BTree::Compare(absl::string_view a, uint64_t a_dup, absl::string_view b, uint64_t b_dup) const {
+  int c = cmp_->Compare(a, b);
+  if (c != 0) return c;
+  return a_dup < b_dup ? -1 : (a_dup > b_dup ? 1 : 0);
+}
+
+absl::Status BTree::Descend(NodeSource& src, TreePath* path, bool rightmost) const {
+  // Extends path from its last (internal) frame down to a leaf, always taking
+  // the first or the last child.
+  while (!path->frames.back().node->leaf) {
+    const TreePath::Frame& f = path->frames.back();
+    if (f.index >= f.node->children.size()) return Corrupt(f.id, "child index out of range");
+    uint64_t child = f.node->children[f.index];
+    auto node = src.Read(child);
+    if (!node.ok()) return node.status();
+    size_t n = (*node)->leaf ? (*node)->size() : (*node)->children.size();
+    size_t index = rightmost ? (n == 0 ? 0 : n - 1) : 0;
+    if (path->frames.size() > 64) return Corrupt(child, "tree is deeper than 64 levels");
+    path->frames.push_back({child, *std::move(node), index});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BTree::SeekGE(NodeSource& src, absl::string_view key, uint64_t dup,
+                           TreePath* path) const {
+  path->frames.clear();
+  auto node = src.Read(root_);
+  if (!node.ok()) return node.status();
+  uint64_t id = root_;
+  NodePtr n = *std::move(node);
+  for (;;) {
+    if (n->leaf) {
+      size_t lo = 0, hi = n->size();
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (Compare(n->keys[mid], n->dups[mid], key, dup) < 0) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      path->frames.push_back({id, n, lo});
+      if (lo < n->size()) return absl::OkStatus();
+      // Everything here is smaller: the answer starts the next leaf.
+      path->frames.back().index = n->size() == 0 ? 0 : n->size() - 1;
+      if (n->size() == 0) return absl::OkStatus();
+      return Next(src, path);
+    }
+    // Child i holds entries in [sep[i-1], sep[i]): take the number of separators <= target.
+    size_t lo = 0, hi = n->size();
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (Compare(n->keys[mid], n->dups[mid], key, dup) <= 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo >= n->children.size()) return Corrupt(id, "fewer children than separators");
+    path->frames.push_back({id, n, lo});
+    if (path->frames.size() > 64) return Corrupt(id, "tree is deeper than 64 levels");
+    id = n->children[lo];
+    auto child = src.Read(id);
+    if (!child.ok()) return child.status();
+    n = *std::move(child);
+  }
+}
+
+absl::Status BTree::SeekFirst(NodeSource& src, TreePath* path) const {
+  path->frames.clear();
+  auto node = src.Read(root_);
+  if (!node.ok()) return node.status();
+  path->frames.push_back({root_, *std::move(node), 0});
+  return Descend(src, path, false);
+}
+
+absl::Status BTree::SeekLast(NodeSource& src, TreePath* path) const {
+  path->frames.clear();
+  auto node = src.Read(root_);
+  if (!node.ok()) return node.status();
+  const Node& root = **node;
+  size_t n = root.leaf ? root.size() : root.children.size();
+  path->frames.push_back({root_, *std::move(node), n == 0 ? 0 : n - 1});
+  return Descend(src, path, true);
+}
+
+absl::Status BTree::Next(NodeSource& src, TreePath* path) const {
+  if (path->frames.empty()) return absl::OkStatus();
+  TreePath::Frame& leaf = path->frames.back();
+  if (leaf.index + 1 < leaf.node->size()) {
+    ++leaf.index;
+    return absl::OkStatus();
+  }
+  for (size_t level = path->frames.size() - 1; level-- > 0;) {
+    TreePath::Frame& f = path->frames[level];
+    if (f.index + 1 < f.node->children.size()) {
+      ++f.index;
+      path->frames.resize(level + 1);
+      return Descend(src, path, false);
+    }
+  }
+  leaf.index = leaf.node->size();  // past the end: invalid
+  return absl::OkStatus();
+}
+
+absl::Status BTree::Prev(NodeSource& src, TreePath* path) const {
+  if (path->frames.empty()) return absl::OkStatus();
+  TreePath::Frame& leaf = path->frames.back();
+  if (leaf.index > 0 && leaf.index <= leaf.node->size()) {
+    --leaf.index;
+    return absl::OkStatus();
+  }
+  for (size_t level = path->frames.size() - 1; level-- > 0;) {
+    TreePath::Frame& f = path->frames[level];
+    if (f.index > 0) {
+      --f.index;
+      path->frames.resize(level + 1);
+      return Descend(src, path, true);
+    }
+  }
+  path->frames.clear();  // before the beginning: invalid
+  return absl::OkStatus();
+}
+
+absl::Status BTree::Insert(NodeSink& sink, std::string key, uint64_t dup, std::string value,
+                           ValueKind kind) const {
+  // Descend to the leaf that must hold the entry (no stepping to the next leaf).
+  std::vector<TreePath::Frame> path;
+  uint64_t id = root_;
+  for (;;) {
+    auto node = sink.Read(id);
+    if (!node.ok()) return node.status();
+    const Node& n = **node;
+    size_t lo = 0, hi = n.size();
+    bool leaf = n.leaf;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      int c = Compare(n.keys[mid], n.dups[mid], key, dup);
+      if (leaf ? c < 0 : c <= 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    path.push_back({id, *node, lo});
+    if (leaf) {
+      if (lo < n.size() && Compare(n.keys[lo], n.dups[lo], key, dup) == 0) {
+        return absl::AlreadyExistsError("entry exists");
+      }
+      break;
+    }
+    if (lo >= n.children.size()) return Corrupt(id, "fewer children than separators");
+    if (path.size() > 64) return Corrupt(id, "tree is deeper than 64 levels");
+    id = n.children[lo];
+  }
+  auto leaf = sink.Mutable(path.back().id);
+  if (!leaf.ok()) return leaf.status();
+  (*leaf)->InsertEntry(path.back().index, std::move(key), dup, std::move(value), kind);
+  return SplitIfNeeded(sink, path, path.size() - 1);
+}
+
+absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& path,
+                                  size_t level) const {
+  auto mut = sink.Mutable(path[level].id);
+  if (!mut.ok()) return mut.status();
+  Node* n = *mut;
+  // An internal split moves one separator up, so it needs three to leave
+  // both halves a separator; a node of two huge separators stays oversized.
+  if (n->bytes <= max_bytes_ || n->size() < (n->leaf ? 2u : 3u)) return absl::OkStatus();
+  if (level == 0) {
+    // The root keeps its id: its contents move down into a new child.
+    uint64_t child = sink.Create(std::move(*n));
+    *n = Node();
+    n->leaf = false;
+    n->children = {child};
+    n->Recount();
+    path.insert(path.begin() + 1, {child, nullptr, path[0].index});
+    path[0].index = 0;
+    level = 1;
+    auto moved = sink.Mutable(child);
+    if (!moved.ok()) return moved.status();
+    n = *moved;
+  }
+  // Split where the bytes are halved.
+  size_t half = n->bytes / 2, acc = 0, m = 0;
+  while (m < n->size() && acc < half) acc += n->EntryBytes(m++);
+  m = std::clamp<size_t>(m, 1, n->size() - (n->leaf ? 1 : 2));
+  Node right;
+  std::string sep_key;
+  uint64_t sep_dup;
+  if (n->leaf) {
+    n->MoveTail(m, &right);
+    sep_key = right.keys[0];
+    sep_dup = right.dups[0];
+  } else {
+    right.leaf = false;
+    sep_key = std::move(n->keys[m]);
+    sep_dup = n->dups[m];
+    right.keys.assign(std::make_move_iterator(n->keys.begin() + m + 1),
+                      std::make_move_iterator(n->keys.end()));
+    right.dups.assign(n->dups.begin() + m + 1, n->dups.end());
+    right.children.assign(n->children.begin() + m + 1, n->children.end());
+    n->keys.resize(m);
+    n->dups.resize(m);
+    n->children.resize(m + 1);
+    n->Recount();
+    right.Recount();
+  }
+  uint64_t right_id = sink.Create(std::move(right));
+  auto parent = sink.Mutable(path[level - 1].id);
+  if (!parent.ok()) return parent.status();
+  (*parent)->InsertSeparator(path[level - 1].index, std::move(sep_key), sep_dup, right_id);
+  return SplitIfNeeded(sink, path, level - 1);
+}
+
+absl::Status BTree::SetValue(NodeSink& sink, const TreePath& path, std::string value,
+                             ValueKind kind) const {
+  std::vector<TreePath::Frame> frames = path.frames;
+  auto leaf = sink.Mutable(frames.back().id);
+  if (!leaf.ok()) return leaf.status();
+  size_t before = (*leaf)->bytes;
+  (*leaf)->SetValue(frames.back().index, std::move(value), kind);
+  // A longer value may overfill the leaf, a shorter one underfill it.
+  if ((*leaf)->bytes > before) return SplitIfNeeded(sink, frames, frames.size() - 1);
+  return Rebalance(sink, frames, frames.size() - 1);
+}
+
+absl::Status BTree::Erase(NodeSink& sink, const TreePath& path) const {
+  std::vector<TreePath::Frame> frames = path.frames;
+  auto leaf = sink.Mutable(frames.back().id);
+  if (!leaf.ok()) return leaf.status();
+  (*leaf)->EraseEntry(frames.back().index);
+  return Rebalance(sink, frames, frames.size() - 1);
+}
+
+absl::Status BTree::Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path,
+                              size_t level) const {
+  if (level == 0) {
+    // A root with one child hands its place to that child's contents.
+    for (;;) {
+      auto root = sink.Mutable(root_);
+      if (!root.ok()) return root.status();
+      Node* r = *root;
+      if (r->leaf || r->size() > 0) return absl::OkStatus();
+      uint64_t child_id = r->children[0];
+      auto child = sink.Mutable(child_id);
+      if (!child.ok()) return child.status();
+      Node moved = std::move(**child);
+      sink.Free(child_id);
+      *r = std::move(moved);
+    }
+  }
+  const size_t min_bytes = max_bytes_ / 4;
+  auto self = sink.Read(path[level].id);
+  if (!self.ok()) return self.status();
+  auto pread = sink.Read(path[level - 1].id);
+  if (!pread.ok()) return pread.status();
+  const Node& parent = **pread;
+  if (parent.children.size() < 2) return Rebalance(sink, path, level - 1);
+  size_t ci = path[level - 1].index;
+  size_t li;
+  bool merge_only = false;
+  if ((*self)->bytes >= min_bytes && ((*self)->leaf || (*self)->size() > 0)) {
+    // This node is fine, but a small neighbour it can now absorb (one that
+    // was kept small by a huge entry here, since removed) is merged.
+    auto small_fits = [&](size_t sibling, size_t sep) -> absl::StatusOr<bool> {
+      auto sib = sink.Read(parent.children[sibling]);
+      if (!sib.ok()) return sib.status();
+      size_t sep_bytes = (*sib)->leaf ? 0 : parent.EntryBytes(sep);
+      return (*sib)->bytes < min_bytes && (*sib)->bytes + (*self)->bytes + sep_bytes <= max_bytes_;
+    };
+    if (ci > 0) {
+      auto fits = small_fits(ci - 1, ci - 1);
+      if (!fits.ok()) return fits.status();
+      if (*fits) {
+        li = ci - 1;
+        merge_only = true;
+      }
+    }
+    if (!merge_only && ci + 1 < parent.children.size()) {
+      auto fits = small_fits(ci + 1, ci);
+      if (!fits.ok()) return fits.status();
+      if (*fits) {
+        li = ci;
+        merge_only = true;
+      }
+    }
+    if (!merge_only) return absl::OkStatus();
+  } else {
+    li = ci > 0 ? ci - 1 : 0;
+  }
+  auto pmut = sink.Mutable(path[level - 1].id);
+  if (!pmut.ok()) return pmut.status();
+  Node* p = *pmut;
+  uint64_t left_id = p->children[li], right_id = p->children[li + 1];
+  auto lm = sink.Mutable(left_id);
+  if (!lm.ok()) return lm.status();
+  auto rm = sink.Mutable(right_id);
+  if (!rm.ok()) return rm.status();
+  Node* l = *lm;
+  Node* r = *rm;
+  if (l->leaf != r->leaf) return Corrupt(path[level - 1].id, "children on different levels");
+  size_t sep_bytes = l->leaf ? 0 : p->EntryBytes(li);
+  if (l->bytes + r->bytes + sep_bytes <= max_bytes_) {
+    // Merge right into left.
+    if (!l->leaf) {
+      l->keys.push_back(p->keys[li]);
+      l->dups.push_back(p->dups[li]);
+      l->children.insert(l->children.end(), r->children.begin(), r->children.end());
+    } else {
+      l->values.insert(l->values.end(), std::make_move_iterator(r->values.begin()),
+                       std::make_move_iterator(r->values.end()));
+      l->kinds.insert(l->kinds.end(), r->kinds.begin(), r->kinds.end());
+    }
+    l->keys.insert(l->keys.end(), std::make_move_iterator(r->keys.begin()),
+                   std::make_move_iterator(r->keys.end()));
+    l->dups.insert(l->dups.end(), r->dups.begin(), r->dups.end());
+    l->Recount();
+    p->EraseSeparator(li);
+    sink.Free(right_id);
+    path[level - 1].index = li;
+    return Rebalance(sink, path, level - 1);
+  }
+  if (merge_only) return absl::OkStatus();
+  // Redistribute one entry at a time towards the smaller side.
+  const size_t parent_before = p->bytes;
+  for (;;) {
+    bool left_bigger = l->bytes > r->bytes;
+    Node* big = left_bigger ? l : r;
+    Node* small = left_bigger ? r : l;
+    if (small->bytes >= min_bytes && (small->leaf || small->size() > 0)) break;
+    if (big->size() <= 1) break;
+    size_t moving = left_bigger ? big->size() - 1 : 0;
+    if (big->bytes - big->EntryBytes(moving) < small->bytes + big->EntryBytes(moving) &&
+        small->size() > 0) {
+      break;  // moving more would only swap which side is small
+    }
+    if (l->leaf) {
+      size_t from = left_bigger ? l->size() - 1 : 0;
+      size_t to = left_bigger ? 0 : l->size();
+      Node* src = left_bigger ? l : r;
+      Node* dst = left_bigger ? r : l;
+      dst->InsertEntry(to, std::move(src->keys[from]), src->dups[from],
+                       std::move(src->values[from]), src->kinds[from]);
+      src->EraseEntry(from);
+      p->keys[li] = r->keys[0];
+      p->dups[li] = r->dups[0];
+    } else if (left_bigger) {
+      r->keys.insert(r->keys.begin(), std::move(p->keys[li]));
+      r->dups.insert(r->dups.begin(), p->dups[li]);
+      r->children.insert(r->children.begin(), l->children.back());
+      p->keys[li] = std::move(l->keys.back());
+      p->dups[li] = l->dups.back();
+      l->keys.pop_back();
+      l->dups.pop_back();
+      l->children.pop_back();
+    } else {
+      l->keys.push_back(std::move(p->keys[li]));
+      l->dups.push_back(p->dups[li]);
+      l->children.push_back(r->children.front());
+      p->keys[li] = std::move(r->keys.front());
+      p->dups[li] = r->dups.front();
+      r->keys.erase(r->keys.begin());
+      r->dups.erase(r->dups.begin());
+      r->children.erase(r->children.begin());
+    }
+    l->Recount();
+    r->Recount();
+  }
+  p->Recount();
+  // The parent's separator changed: longer may overfill it, shorter underfill it.
+  if (p->bytes > parent_before) return SplitIfNeeded(sink, path, level - 1);
+  return Rebalance(sink, path, level - 1);
+}
+
+absl::Status BTree::Check(NodeSource& src, CheckStats* stats) const {
+  int64_t leaf_depth = -1;
+  *stats = CheckStats();
+  if (auto st = CheckNode(src, root_, Bound(), Bound(), 0, &leaf_depth, stats); !st.ok()) {
+    return st;
+  }
+  // Fill is guaranteed while entries are small next to a node; a key can be
+  // as big as a node, and then an even split or merge may be impossible.
+  if (stats->underfilled != 0 && stats->biggest_entry * 4 < max_bytes_) {
+    return Corrupt(stats->underfilled, "under a quarter full");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, uint64_t depth,
+                              int64_t* leaf_depth, CheckStats* stats) const {
+  if (depth > 64) return Corrupt(id, "tree is deeper than 64 levels");
+  auto read = src.Read(id);
+  if (!read.ok()) return read.status();
+  const Node& n = **read;
+  ++stats->nodes;
+  stats->bytes += n.bytes;
+  if (n.dups.size() != n.size() ||
+      (n.leaf ? n.values.size() != n.size() || n.kinds.size() != n.size()
+              : n.children.size() != n.size() + 1)) {
+    return Corrupt(id, "arrays of different lengths");
+  }
+  bool root = id == root_;
+  if (root && !n.leaf && n.size() == 0) return Corrupt(id, "root with a single child");
+  if (!root && n.leaf && n.size() == 0) return Corrupt(id, "empty leaf below the root");
+  for (size_t i = 0; i < n.size(); ++i) {
+    stats->biggest_entry = std::max<uint64_t>(stats->biggest_entry, n.EntryBytes(i));
+  }
+  if (!root && n.bytes * 4 < max_bytes_ && stats->underfilled == 0) stats->underfilled = id;
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (i > 0 && Compare(n.keys[i - 1], n.dups[i - 1], n.keys[i], n.dups[i]) >= 0) {
+      return Corrupt(id, absl::StrCat("entries ", i - 1, " and ", i, " out of order"));
+    }
+    if (lo.key != nullptr && Compare(n.keys[i], n.dups[i], *lo.key, lo.dup) < 0) {
+      return Corrupt(id, absl::StrCat("entry ", i, " below its parent's separator"));
+    }
+    if (hi.key != nullptr && Compare(n.keys[i], n.dups[i], *hi.key, hi.dup) >= 0) {
+      return Corrupt(id, absl::StrCat("entry ", i, " not below its parent's next separator"));
+    }
+  }
+  if (n.leaf) {
+    ++stats->leaves;
+    stats->entries += n.size();
+    if (*leaf_depth < 0) *leaf_depth = static_cast<int64_t>(depth);
+    if (*leaf_depth != static_cast<int64_t>(depth)) {
+      return Corrupt(id, "leaves at different depths");
+    }
+    stats->depth = depth + 1;
+    return absl::OkStatus();
+  }
+  for (size_t i = 0; i < n.children.size(); ++i) {
+    Bound child_lo = i == 0 ? lo : Bound{&n.keys[i - 1], n.dups[i - 1]};
+    Bound child_hi = i == n.size() ? hi : Bound{&n.keys[i], n.dups[i]};
+    if (auto st = CheckNode(src, n.children[i], child_lo, child_hi, depth + 1, leaf_depth, stats);
+        !st.ok()) {
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BTree::FreeSubtree(NodeSink& sink, uint64_t id) const {
+  auto node = sink.Read(id);
+  if (!node.ok()) return node.status();
+  if (!(*node)->leaf) {
+    for (uint64_t child : (*node)->children) {
+      if (auto st = FreeSubtree(sink, child); !st.ok()) return st;
+    }
+  }
+  sink.Free(id);
+  return absl::OkStatus();
+}
+
+absl::Status BTree::Clear(NodeSink& sink) const {
+  auto root = sink.Read(root_);
+  if (!root.ok()) return root.status();
+  if (!(*root)->leaf) {
+    for (uint64_t child : (*root)->children) {
+      if (auto st = FreeSubtree(sink, child); !st.ok()) return st;
+    }
+  }
+  auto mut = sink.Mutable(root_);
+  if (!mut.ok()) return mut.status();
+  **mut = Node();
+  return absl::OkStatus();
+}
+
+}  // namespace sop

@@ -1,0 +1,94 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "registry/registry.h"
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace sop {
+
+absl::StatusOr<NodeVersion> Registry::Lookup(uint64_t id, uint64_t snapshot) const {
+  std::shared_lock lock(mu_);
+  auto it = map_.find(id);
+  if (it != map_.end()) {
+    const auto& versions = it->second;
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      if (v->version <= snapshot) {
+        if (v->deleted) break;
+        return *v;
+      }
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("node ", id, " is not in the registry at snapshot ", snapshot));
+}
+
+void Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
+                       const std::vector<uint64_t>& deleted) {
+  std::unique_lock lock(mu_);
+  for (const auto& [id, node] : nodes) {
+    map_[id].push_back(NodeVersion{version, BlobId{}, node, false});
+    dirty_.insert(id);
+  }
+  for (uint64_t id : deleted) {
+    map_[id].push_back(NodeVersion{version, BlobId{}, nullptr, true});
+    dirty_.insert(id);
+  }
+}
+
+void Registry::Load(uint64_t id, BlobId blob) {
+  std::unique_lock lock(mu_);
+  map_[id] = {NodeVersion{0, blob, nullptr, false}};
+}
+
+std::vector<std::pair<uint64_t, NodeVersion>> Registry::TakeDirty() {
+  std::unique_lock lock(mu_);
+  std::vector<std::pair<uint64_t, NodeVersion>> out;
+  out.reserve(dirty_.size());
+  for (uint64_t id : dirty_) out.emplace_back(id, map_[id].back());
+  dirty_.clear();
+  return out;
+}
+
+void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob) {
+  std::unique_lock lock(mu_);
+  auto it = map_.find(id);
+  if (it == map_.end()) return;
+  for (NodeVersion& v : it->second) {
+    if (v.version == version) {
+      v.blob = blob;
+      v.node = nullptr;
+    }
+  }
+}
+
+void Registry::MarkDirty(uint64_t id) {
+  std::unique_lock lock(mu_);
+  dirty_.insert(id);
+}
+
+bool Registry::Prune(uint64_t id, uint64_t oldest) {
+  std::unique_lock lock(mu_);
+  auto it = map_.find(id);
+  if (it == map_.end()) return true;
+  auto& versions = it->second;
+  // Keep the newest version <= oldest (what the oldest reader sees) and all after it.
+  size_t keep_from = 0;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (versions[i].version <= oldest) keep_from = i;
+  }
+  versions.erase(versions.begin(), versions.begin() + keep_from);
+  if (versions.size() == 1 && versions[0].deleted && versions[0].version <= oldest) {
+    map_.erase(it);
+    return true;
+  }
+  return versions.size() == 1;
+}
+
+size_t Registry::size() const {
+  std::shared_lock lock(mu_);
+  return map_.size();
+}
+
+}  // namespace sop

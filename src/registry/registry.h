@@ -1,0 +1,74 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+//
+// The registry maps a logical node id to the node's versions (DESIGN.md 2.3).
+// Each commit publishes new versions under its commit version number; a
+// reader holding snapshot S resolves every id to the newest version <= S, so
+// readers never see a half-applied commit and never wait for a writer beyond
+// a short shared lock. Versions no snapshot can see any more are pruned.
+//
+// A version lives in memory (`node`) until a checkpoint writes it to a blob
+// (`blob`); after that the node may be dropped and re-read through the node
+// cache. Persisting the id -> blob map is the database's checkpoint's job.
+
+#ifndef SOP_SRC_REGISTRY_REGISTRY_H_
+#define SOP_SRC_REGISTRY_REGISTRY_H_
+
+#include <cstdint>
+#include <shared_mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "btree/node.h"
+#include "sop/backend.h"
+
+namespace sop {
+
+struct NodeVersion {
+  uint64_t version = 0;  // the commit that made it; 0 = loaded from disk
+  BlobId blob;           // page 0 until a checkpoint writes this version
+  NodePtr node;          // held while unwritten; may be null once written
+  bool deleted = false;
+};
+
+class Registry {
+ public:
+  // The version of `id` a reader at `snapshot` sees. NotFound if the id did
+  // not exist at that snapshot (or was deleted by then).
+  absl::StatusOr<NodeVersion> Lookup(uint64_t id, uint64_t snapshot) const;
+
+  // Installs one commit's changes as versions numbered `version`.
+  void Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
+               const std::vector<uint64_t>& deleted);
+
+  // At open: `id` is stored in `blob` (version 0).
+  void Load(uint64_t id, BlobId blob);
+
+  // Ids changed since the last TakeDirty(), and their newest versions.
+  std::vector<std::pair<uint64_t, NodeVersion>> TakeDirty();
+
+  // After a checkpoint wrote version `version` of `id` to `blob`: records
+  // the blob and lets go of the node (the caller caches it).
+  void MarkWritten(uint64_t id, uint64_t version, BlobId blob);
+
+  // Puts `id` back on the dirty list (a checkpoint that failed).
+  void MarkDirty(uint64_t id);
+
+  // Drops the versions of `id` that no snapshot >= `oldest` can see, and the
+  // whole entry if its newest version is a deletion nobody can see past.
+  // Returns true when nothing older is left to prune later.
+  bool Prune(uint64_t id, uint64_t oldest);
+
+  size_t size() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  absl::flat_hash_map<uint64_t, std::vector<NodeVersion>> map_;  // oldest first
+  absl::flat_hash_set<uint64_t> dirty_;
+};
+
+}  // namespace sop
+
+#endif  // SOP_SRC_REGISTRY_REGISTRY_H_

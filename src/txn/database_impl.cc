@@ -1,0 +1,403 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+//
+// Commit: the transaction's operations go to the commit log as one record
+// (one sync, shared with concurrent committers); then its private node
+// copies are published in the registry as the next version. Nothing else is
+// written: the changed nodes stay in memory, dirty.
+//
+// Checkpoint: every dirty node version is written as a new blob; the
+// registry pages covering the changed ids and a new checkpoint root are
+// written; blobs no snapshot needs any more are deleted; the metadata
+// records "sop.root" and "sop.lsn" (the newest commit included) are set —
+// all in one atomic blob-store batch. Then the log is trimmed.
+//
+// Open: load the registry from the checkpoint root, then replay every
+// commit record after "sop.lsn" through the same code a live commit ran.
+
+#include "txn/database_impl.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+#include "txn/transaction_impl.h"
+
+namespace sop {
+namespace {
+
+constexpr char kRootMeta[] = "sop.root";
+constexpr char kLsnMeta[] = "sop.lsn";
+
+class BytewiseComparatorImpl final : public Comparator {
+ public:
+  int Compare(absl::string_view a, absl::string_view b) const override { return a.compare(b); }
+  const char* Name() const override { return "sop.bytewise"; }
+};
+
+}  // namespace
+
+const Comparator* BytewiseComparator() {
+  static const BytewiseComparatorImpl* cmp = new BytewiseComparatorImpl;
+  return cmp;
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path,
+                                                         const Options& options) {
+  FileBackendOptions fo;
+  fo.env = options.env;
+  fo.create_if_missing = options.create_if_missing;
+  fo.logger = options.logger;
+  auto backend = OpenFileBackend(path, fo);
+  if (!backend.ok()) return backend.status();
+  auto db = DatabaseImpl::Open(std::move(*backend), options);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Database>(std::move(*db));
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::OpenInMemory(const Options& options) {
+  auto db = DatabaseImpl::Open(NewMemoryBackend(), options);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Database>(std::move(*db));
+}
+
+DatabaseImpl::DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options)
+    : backend_(std::move(backend)), options_(options), cache_(options.cache_bytes) {
+  logger_ = options_.logger ? options_.logger
+                            : std::make_shared<spdlog::logger>("sop", spdlog::sinks_init_list{});
+}
+
+absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr<Backend> backend,
+                                                                 const Options& options) {
+  if (backend->log() == nullptr) {
+    return absl::InvalidArgumentError("the database needs a backend with a commit log");
+  }
+  std::unique_ptr<DatabaseImpl> db(new DatabaseImpl(std::move(backend), options));
+  db->AcquireWriter();
+  absl::Status st = db->Recover();
+  db->ReleaseWriter();
+  if (!st.ok()) {
+    db->opened_ = false;
+    return st;
+  }
+  return db;
+}
+
+DatabaseImpl::~DatabaseImpl() {
+  if (!opened_) return;
+  AcquireWriter();
+  if (auto st = CheckpointLocked(); !st.ok()) {
+    logger_->warn("checkpoint on close failed: {}", st.ToString());
+  }
+  ReleaseWriter();
+}
+
+const Comparator* DatabaseImpl::FindComparator(absl::string_view name) const {
+  if (name == BytewiseComparator()->Name()) return BytewiseComparator();
+  for (const Comparator* c : options_.comparators) {
+    if (c != nullptr && name == c->Name()) return c;
+  }
+  return nullptr;
+}
+
+void DatabaseImpl::AcquireWriter() {
+  MutexLock lock(&writer_mu_);
+  while (writer_active_) writer_cv_.Wait(&writer_mu_);
+  writer_active_ = true;
+}
+
+void DatabaseImpl::ReleaseWriter() {
+  MutexLock lock(&writer_mu_);
+  writer_active_ = false;
+  writer_cv_.Signal();
+}
+
+uint64_t DatabaseImpl::OldestSnapshot() {
+  MutexLock lock(&snap_mu_);
+  uint64_t committed = committed_.load(std::memory_order_acquire);
+  return live_snapshots_.empty() ? committed : std::min(*live_snapshots_.begin(), committed);
+}
+
+absl::StatusOr<std::unique_ptr<Transaction>> DatabaseImpl::Begin(TxnMode mode) {
+  if (mode == TxnMode::kReadWrite) AcquireWriter();
+  uint64_t snapshot;
+  {
+    MutexLock lock(&snap_mu_);
+    snapshot = committed_.load(std::memory_order_acquire);
+    live_snapshots_.insert(snapshot);
+  }
+  return std::unique_ptr<Transaction>(new TransactionImpl(this, mode, snapshot));
+}
+
+void DatabaseImpl::EndRead(uint64_t snapshot) {
+  MutexLock lock(&snap_mu_);
+  auto it = live_snapshots_.find(snapshot);
+  if (it != live_snapshots_.end()) live_snapshots_.erase(it);
+}
+
+void DatabaseImpl::EndWrite(uint64_t snapshot) {
+  EndRead(snapshot);
+  ReleaseWriter();
+}
+
+absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
+  auto v = registry_.Lookup(id, snapshot);
+  if (!v.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("B-tree refers to a missing node: ", v.status().message()));
+  }
+  if (v->node) return v->node;
+  if (NodePtr cached = cache_.Lookup(v->blob.page)) return cached;
+  auto bytes = backend_->blobs().Read(v->blob);
+  if (!bytes.ok()) return bytes.status();
+  auto node = DecodeNode(*bytes, absl::StrCat("node ", id, " (blob at page ", v->blob.page, ")"));
+  if (!node.ok()) return node.status();
+  auto ptr = std::make_shared<const Node>(*std::move(node));
+  cache_.Insert(v->blob.page, ptr);
+  return NodePtr(ptr);
+}
+
+absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
+  if (txn.record().empty()) return absl::OkStatus();  // nothing changed
+  if (!txn.new_value_blobs().empty()) {
+    // Large values first: durable before the record that refers to them.
+    WriteBatch batch;
+    for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
+    if (auto st = backend_->blobs().Apply(batch); !st.ok()) return st;
+  }
+  auto lsn = backend_->log()->Append(txn.record());
+  if (!lsn.ok()) return lsn.status();
+  uint64_t version = committed_.load(std::memory_order_relaxed) + 1;
+  registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes());
+  for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
+  dirty_bytes_ += txn.ChangedBytes();
+  log_bytes_ += txn.record().size();
+  last_lsn_ = *lsn;
+  committed_.store(version, std::memory_order_release);
+  if (log_bytes_ >= options_.checkpoint_log_bytes ||
+      dirty_bytes_ >= options_.checkpoint_dirty_bytes) {
+    // The commit is durable already; a failed checkpoint is retried later.
+    if (auto st = CheckpointLocked(); !st.ok()) {
+      logger_->warn("checkpoint after commit failed: {}", st.ToString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DatabaseImpl::Verify() {
+  auto txn = Begin(TxnMode::kReadOnly);
+  if (!txn.ok()) return txn.status();
+  return static_cast<TransactionImpl*>(txn->get())->VerifyAll();
+}
+
+absl::Status DatabaseImpl::Checkpoint() {
+  AcquireWriter();
+  absl::Status st = CheckpointLocked();
+  ReleaseWriter();
+  return st;
+}
+
+absl::Status DatabaseImpl::CheckpointLocked() {
+  BlobStore& blobs = backend_->blobs();
+  std::vector<std::pair<uint64_t, NodeVersion>> dirty = registry_.TakeDirty();
+  const uint64_t oldest = OldestSnapshot();
+  WriteBatch batch;
+  std::vector<BlobId> reserved;
+  auto reserve_put = [&](std::string bytes) -> absl::StatusOr<BlobId> {
+    auto id = blobs.Reserve(bytes.size());
+    if (!id.ok()) return id.status();
+    reserved.push_back(*id);
+    batch.Put(*id, std::move(bytes));
+    return *id;
+  };
+  auto undo = [&](absl::Status st) {
+    for (const BlobId& id : reserved) blobs.Release(id);
+    for (const auto& [id, v] : dirty) registry_.MarkDirty(id);  // the next checkpoint retries
+    return st;
+  };
+
+  // 1. Every dirty node's newest version becomes a blob; the blob it
+  // replaces is freed once no snapshot can reach it.
+  std::map<uint64_t, BlobId> durable_changes;  // id -> new blob (page 0: deleted)
+  std::vector<std::pair<uint64_t, BlobId>> new_frees;
+  struct Written {
+    uint64_t id, version;
+    BlobId blob;
+    NodePtr node;
+  };
+  std::vector<Written> written;
+  for (const auto& [id, v] : dirty) {
+    auto old = durable_.find(id);
+    if (old != durable_.end()) new_frees.emplace_back(v.version, old->second);
+    if (v.deleted) {
+      durable_changes[id] = BlobId{};
+      continue;
+    }
+    auto blob = reserve_put(EncodeNode(*v.node));
+    if (!blob.ok()) return undo(blob.status());
+    durable_changes[id] = *blob;
+    written.push_back({id, v.version, *blob, v.node});
+  }
+
+  // 2. The registry pages covering changed ids, and a new root.
+  std::map<uint64_t, BlobId> durable = durable_;
+  for (const auto& [id, blob] : durable_changes) {
+    if (blob.page == 0) {
+      durable.erase(id);
+    } else {
+      durable[id] = blob;
+    }
+  }
+  CheckpointRoot root = root_;
+  root.next_id = next_id_;
+  root.next_dup = next_dup_;
+  std::vector<BlobId> deletes;
+  std::set<uint64_t> pages;
+  for (const auto& [id, blob] : durable_changes) pages.insert(id >> kRegistryPageShift);
+  for (uint64_t page : pages) {
+    std::vector<std::pair<uint64_t, BlobId>> entries;
+    auto it = durable.lower_bound(page << kRegistryPageShift);
+    auto end = durable.lower_bound((page + 1) << kRegistryPageShift);
+    for (; it != end; ++it) entries.emplace_back(it->first, it->second);
+    if (auto old = root.registry_pages.find(page); old != root.registry_pages.end()) {
+      deletes.push_back(old->second);  // only open reads registry pages: free at once
+      root.registry_pages.erase(old);
+    }
+    if (entries.empty()) continue;
+    auto blob = reserve_put(EncodeRegistryPage(entries));
+    if (!blob.ok()) return undo(blob.status());
+    root.registry_pages[page] = *blob;
+  }
+  auto root_blob = reserve_put(EncodeCheckpointRoot(root));
+  if (!root_blob.ok()) return undo(root_blob.status());
+  if (root_blob_.page != 0) deletes.push_back(root_blob_);
+
+  // 3. Blobs superseded at versions every live snapshot is past.
+  std::vector<std::pair<uint64_t, BlobId>> pending = pending_frees_;
+  pending.insert(pending.end(), new_frees.begin(), new_frees.end());
+  std::vector<std::pair<uint64_t, BlobId>> still_pending;
+  for (const auto& [version, blob] : pending) {
+    if (version <= oldest) {
+      deletes.push_back(blob);
+    } else {
+      still_pending.emplace_back(version, blob);
+    }
+  }
+  for (const BlobId& blob : deletes) batch.Delete(blob);
+  batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
+  batch.SetMeta(kLsnMeta, absl::StrCat(last_lsn_));
+
+  if (auto st = blobs.Apply(batch); !st.ok()) return undo(st);
+
+  // Durable: make memory agree.
+  durable_ = std::move(durable);
+  root_ = std::move(root);
+  root_blob_ = *root_blob;
+  pending_frees_ = std::move(still_pending);
+  for (const BlobId& blob : deletes) cache_.Erase(blob.page);
+  for (const Written& w : written) {
+    registry_.MarkWritten(w.id, w.version, w.blob);
+    cache_.Insert(w.blob.page, w.node);
+  }
+  for (const auto& [id, v] : dirty) unpruned_.insert(id);
+  for (auto it = unpruned_.begin(); it != unpruned_.end();) {
+    if (registry_.Prune(*it, oldest)) {
+      unpruned_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  dirty_bytes_ = 0;
+  log_bytes_ = 0;
+  backend_->log()->Trim(last_lsn_);
+  // Let the backend fold the batch in and drop the log records just trimmed.
+  return blobs.Checkpoint();
+}
+
+absl::Status DatabaseImpl::Recover() {
+  BlobStore& blobs = backend_->blobs();
+  auto root_meta = blobs.GetMeta(kRootMeta);
+  if (absl::IsNotFound(root_meta.status())) {
+    // A new database: the catalog is an empty leaf.
+    registry_.Publish(0, {{kCatalogRoot, std::make_shared<const Node>()}}, {});
+    next_id_ = kCatalogRoot + 1;
+    opened_ = true;
+    return CheckpointLocked();
+  }
+  if (!root_meta.ok()) return root_meta.status();
+  BlobId root_blob;
+  if (!DecodeBlobId(*root_meta, &root_blob)) {
+    return absl::DataLossError("metadata record sop.root is malformed");
+  }
+  auto root_bytes = blobs.Read(root_blob);
+  if (!root_bytes.ok()) return root_bytes.status();
+  if (!DecodeCheckpointRoot(*root_bytes, &root_)) {
+    return absl::DataLossError(
+        absl::StrCat("checkpoint root (blob at page ", root_blob.page, ") is malformed"));
+  }
+  root_blob_ = root_blob;
+  next_id_ = root_.next_id;
+  next_dup_ = root_.next_dup;
+  for (const auto& [page, blob] : root_.registry_pages) {
+    auto bytes = blobs.Read(blob);
+    if (!bytes.ok()) return bytes.status();
+    std::vector<std::pair<uint64_t, BlobId>> entries;
+    if (!DecodeRegistryPage(*bytes, page, &entries)) {
+      return absl::DataLossError(
+          absl::StrCat("registry page ", page, " (blob at page ", blob.page, ") is malformed"));
+    }
+    for (const auto& [id, node_blob] : entries) {
+      if (id >= next_id_) {
+        return absl::DataLossError(
+            absl::StrCat("registry names node ", id, " beyond the next id ", next_id_));
+      }
+      registry_.Load(id, node_blob);
+      durable_[id] = node_blob;
+    }
+  }
+  uint64_t lsn = 0;
+  if (auto v = blobs.GetMeta(kLsnMeta); v.ok()) {
+    if (!absl::SimpleAtoi(*v, &lsn)) return absl::DataLossError("sop.lsn is malformed");
+  }
+  last_lsn_ = lsn;
+  backend_->log()->Trim(lsn);
+  opened_ = true;
+  size_t replayed = 0;
+  absl::Status st = backend_->log()->Replay(lsn, [&](const LogRecord& r) {
+    ++replayed;
+    return ReplayRecord(r);
+  });
+  if (!st.ok()) {
+    opened_ = false;
+    return st;
+  }
+  if (replayed > 0) logger_->info("replayed {} committed transactions from the log", replayed);
+  return absl::OkStatus();
+}
+
+absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
+  std::vector<Op> ops;
+  if (!DecodeOps(record.payload, &ops)) {
+    return absl::DataLossError(
+        absl::StrCat("commit record ", record.seq, " is malformed (checksum valid)"));
+  }
+  uint64_t snapshot = committed_.load(std::memory_order_relaxed);
+  TransactionImpl txn(this, TxnMode::kReadWrite, snapshot, /*replaying=*/true);
+  for (const Op& op : ops) {
+    if (auto st = txn.ApplyOp(op); !st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat("replaying commit record ", record.seq, ": ", st.message()));
+    }
+  }
+  uint64_t version = snapshot + 1;
+  registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes());
+  for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
+  dirty_bytes_ += txn.ChangedBytes();
+  log_bytes_ += record.payload.size();
+  last_lsn_ = record.seq;
+  committed_.store(version, std::memory_order_release);
+  txn.Rollback().IgnoreError();  // its work is published; this only ends it
+  return absl::OkStatus();
+}
+
+}  // namespace sop

@@ -1,0 +1,59 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+//
+// Decoded, clean B-tree nodes, keyed by the first page of their blob, with a
+// byte budget (Options::cache_bytes) and least-recently-used eviction. A
+// node handed out stays alive while its user holds the NodePtr, even if
+// evicted meanwhile. Sharded to keep readers from queueing on one lock.
+
+#ifndef SOP_SRC_TXN_NODE_CACHE_H_
+#define SOP_SRC_TXN_NODE_CACHE_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <list>
+
+#include "absl/container/flat_hash_map.h"
+#include "btree/node.h"
+#include "util/mutex.h"
+
+namespace sop {
+
+class NodeCache {
+ public:
+  explicit NodeCache(uint64_t capacity_bytes);
+
+  NodePtr Lookup(uint64_t key);
+  void Insert(uint64_t key, NodePtr node);
+  void Erase(uint64_t key);
+
+  // Bytes charged for the nodes held now (node bytes plus bookkeeping).
+  uint64_t usage() const;
+  uint64_t capacity() const { return capacity_; }
+
+  // What one node is charged: its encoded size plus the in-memory overhead
+  // of its strings and vectors, estimated.
+  static uint64_t Charge(const Node& node);
+
+ private:
+  static constexpr int kShards = 16;
+  struct Entry {
+    uint64_t key;
+    NodePtr node;
+    uint64_t charge;
+  };
+  struct Shard {
+    Mutex mu;
+    std::list<Entry> lru ABSL_GUARDED_BY(mu);  // most recent first
+    absl::flat_hash_map<uint64_t, std::list<Entry>::iterator> index ABSL_GUARDED_BY(mu);
+    uint64_t usage ABSL_GUARDED_BY(mu) = 0;
+  };
+  Shard& ShardFor(uint64_t key) { return shards_[(key * 0x9E3779B97F4A7C15ull) >> 60]; }
+
+  const uint64_t capacity_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace sop
+
+#endif  // SOP_SRC_TXN_NODE_CACHE_H_

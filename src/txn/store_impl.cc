@@ -1,0 +1,366 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "txn/store_impl.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "txn/transaction_impl.h"
+
+namespace sop {
+namespace {
+
+// The smallest string greater than every string starting with `prefix`, or
+// nullopt when there is none (a prefix of 0xFF bytes).
+std::optional<std::string> PrefixSuccessor(absl::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<uint8_t>(s.back()) == 0xFF) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  s.back() = static_cast<char>(static_cast<uint8_t>(s.back()) + 1);
+  return s;
+}
+
+class CursorImpl final : public Cursor {
+ public:
+  CursorImpl(RawStoreImpl* store, const CursorOptions& options)
+      : store_(store), cmp_(store->comparator()), prefix_(options.prefix) {
+    lower_ = options.lower_bound;
+    upper_ = options.upper_bound;
+    if (!prefix_.empty()) {
+      if (!lower_ || cmp_->Compare(*lower_, prefix_) < 0) lower_ = prefix_;
+      auto succ = PrefixSuccessor(prefix_);
+      if (succ && (!upper_ || cmp_->Compare(*succ, *upper_) < 0)) upper_ = succ;
+    }
+  }
+
+  void Seek(absl::string_view key) override {
+    if (lower_ && cmp_->Compare(key, *lower_) < 0) key = *lower_;
+    Run([&](TreePath* p) { return tree().SeekGE(source(), key, 0, p); });
+  }
+
+  void SeekForPrev(absl::string_view key) override {
+    if (upper_ && cmp_->Compare(key, *upper_) >= 0) {
+      SeekBeforeUpper();
+      return;
+    }
+    Run([&](TreePath* p) {
+      if (auto st = tree().SeekGE(source(), key, UINT64_MAX, p); !st.ok()) return st;
+      return tree().Prev(source(), p);
+    });
+  }
+
+  void SeekToFirst() override {
+    if (lower_) {
+      Seek(*lower_);
+    } else {
+      Run([&](TreePath* p) { return tree().SeekFirst(source(), p); });
+    }
+  }
+
+  void SeekToLast() override {
+    if (upper_) {
+      SeekBeforeUpper();
+    } else {
+      Run([&](TreePath* p) { return tree().SeekLast(source(), p); });
+    }
+  }
+
+  void Next() override {
+    if (!Valid()) return;
+    Run([&](TreePath* p) {
+      if (auto st = Resync(p); !st.ok()) return st;
+      if (landed_on_saved_) return tree().Next(source(), p);
+      return absl::OkStatus();  // the saved entry is gone: we stand on its successor
+    });
+  }
+
+  void Prev() override {
+    if (!Valid()) return;
+    Run([&](TreePath* p) {
+      if (auto st = Resync(p); !st.ok()) return st;
+      return tree().Prev(source(), p);
+    });
+  }
+
+  bool Valid() const override {
+    if (!status_.ok() || !path_.valid()) return false;
+    absl::string_view k = path_.leaf().keys[path_.pos()];
+    if (lower_ && cmp_->Compare(k, *lower_) < 0) return false;
+    if (upper_ && cmp_->Compare(k, *upper_) >= 0) return false;
+    return prefix_.empty() || absl::StartsWith(k, prefix_);
+  }
+
+  absl::string_view key() const override { return path_.leaf().keys[path_.pos()]; }
+
+  absl::string_view value() const override {
+    const Node& leaf = path_.leaf();
+    size_t i = path_.pos();
+    if (leaf.kinds[i] == ValueKind::kInline) return leaf.values[i];
+    auto v = store_->LoadValue(leaf.values[i], leaf.kinds[i]);
+    if (!v.ok()) {
+      status_ = v.status();
+      value_.clear();
+    } else {
+      value_ = *std::move(v);
+    }
+    return value_;
+  }
+
+  absl::Status status() const override { return status_; }
+
+ private:
+  const BTree& tree() const { return store_->tree(); }
+  NodeSource& source() { return *store_->txn(); }
+
+  // Runs a movement, then remembers where it landed so that a change made
+  // by the transaction meanwhile can be stepped around.
+  template <typename Move>
+  void Run(Move move) {
+    if (auto st = store_->txn()->CheckActive(); !st.ok()) {
+      status_ = st;
+      path_.frames.clear();
+      return;
+    }
+    status_ = move(&path_);
+    if (!status_.ok()) {
+      path_.frames.clear();
+      return;
+    }
+    epoch_ = store_->txn()->epoch();
+    if (path_.valid()) {
+      saved_key_ = path_.leaf().keys[path_.pos()];
+      saved_dup_ = path_.leaf().dups[path_.pos()];
+    }
+  }
+
+  // If the transaction changed the tree since the cursor moved, the path's
+  // nodes may be stale: find the saved entry (or its successor) again.
+  absl::Status Resync(TreePath* p) {
+    landed_on_saved_ = true;
+    if (epoch_ == store_->txn()->epoch()) return absl::OkStatus();
+    if (auto st = tree().SeekGE(source(), saved_key_, saved_dup_, p); !st.ok()) return st;
+    landed_on_saved_ =
+        p->valid() && tree().Compare(p->leaf().keys[p->pos()], p->leaf().dups[p->pos()], saved_key_,
+                                     saved_dup_) == 0;
+    return absl::OkStatus();
+  }
+
+  void SeekBeforeUpper() {
+    Run([&](TreePath* p) {
+      if (auto st = tree().SeekGE(source(), *upper_, 0, p); !st.ok()) return st;
+      return tree().Prev(source(), p);
+    });
+  }
+
+  RawStoreImpl* const store_;
+  const Comparator* const cmp_;
+  const std::string prefix_;
+  std::optional<std::string> lower_, upper_;
+  TreePath path_;
+  uint64_t epoch_ = 0;
+  std::string saved_key_;
+  uint64_t saved_dup_ = 0;
+  bool landed_on_saved_ = true;
+  mutable absl::Status status_;
+  mutable std::string value_;
+};
+
+}  // namespace
+
+RawStoreImpl::RawStoreImpl(TransactionImpl* txn, std::string name, StoreMeta meta,
+                           const Comparator* cmp)
+    : txn_(txn),
+      name_(std::move(name)),
+      meta_(std::move(meta)),
+      cmp_(cmp),
+      tree_(meta_.root, cmp, kMaxNodeBytes) {}
+
+absl::Status RawStoreImpl::CheckUsable(bool write) const {
+  if (auto st = write ? txn_->CheckWritable() : txn_->CheckActive(); !st.ok()) return st;
+  if (dropped_) return absl::InvalidArgumentError(absl::StrCat("store ", name_, " was dropped"));
+  return absl::OkStatus();
+}
+
+absl::Status RawStoreImpl::CheckKeyValue(absl::string_view key, absl::string_view value) const {
+  if (key.size() > kMaxKeySize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key of ", key.size(), " bytes exceeds the limit of ", kMaxKeySize));
+  }
+  if (value.size() > kMaxValueSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("value of ", value.size(), " bytes exceeds the limit of 2^40"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RawStoreImpl::Find(absl::string_view key, TreePath* path, bool* found) {
+  if (auto st = tree_.SeekGE(*txn_, key, 0, path); !st.ok()) return st;
+  *found = path->valid() && cmp_->Compare(path->leaf().keys[path->pos()], key) == 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RawStoreImpl::LoadValue(absl::string_view stored, ValueKind kind) {
+  if (kind == ValueKind::kInline) return std::string(stored);
+  BlobId id;
+  if (!DecodeBlobId(stored, &id)) {
+    return absl::DataLossError(absl::StrCat("store ", name_, ": malformed value reference"));
+  }
+  return txn_->db()->blobs().Read(id);
+}
+
+absl::Status RawStoreImpl::StoreValue(absl::string_view value, std::string* stored,
+                                      ValueKind* kind) {
+  if (value.size() <= meta_.max_value_in_node) {
+    *stored = std::string(value);
+    *kind = ValueKind::kInline;
+    return absl::OkStatus();
+  }
+  auto writer = txn_->db()->blobs().NewWriter(value.size());
+  if (!writer.ok()) return writer.status();
+  if (auto st = (*writer)->Append(value); !st.ok()) return st;
+  auto id = (*writer)->Finish();
+  if (!id.ok()) return id.status();
+  txn_->AddValueBlob(*id);
+  *stored = EncodeBlobId(*id);
+  *kind = ValueKind::kBlob;
+  return absl::OkStatus();
+}
+
+void RawStoreImpl::DropStored(const Node& leaf, size_t i) {
+  if (leaf.kinds[i] != ValueKind::kBlob) return;
+  BlobId id;
+  if (DecodeBlobId(leaf.values[i], &id)) txn_->DropValueBlob(id);
+}
+
+absl::Status RawStoreImpl::Write(OpType type, absl::string_view key, std::string stored,
+                                 ValueKind kind) {
+  TreePath path;
+  bool found = false;
+  if (type != OpType::kAdd || meta_.unique) {
+    if (auto st = Find(key, &path, &found); !st.ok()) return st;
+  }
+  switch (type) {
+    case OpType::kAdd:
+    case OpType::kPut:
+      if (!meta_.unique) {
+        return tree_.Insert(*txn_, std::string(key), txn_->db()->NewDup(), std::move(stored), kind);
+      }
+      if (found) {
+        if (type == OpType::kAdd) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("store ", name_, ": key of ", key.size(), " bytes already exists"));
+        }
+        DropStored(path.leaf(), path.pos());
+        return tree_.SetValue(*txn_, path, std::move(stored), kind);
+      }
+      return tree_.Insert(*txn_, std::string(key), 0, std::move(stored), kind);
+    case OpType::kUpdate:
+      if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
+      DropStored(path.leaf(), path.pos());
+      return tree_.SetValue(*txn_, path, std::move(stored), kind);
+    case OpType::kRemove:
+      if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
+      while (found) {
+        DropStored(path.leaf(), path.pos());
+        if (auto st = tree_.Erase(*txn_, path); !st.ok()) return st;
+        if (meta_.unique) break;
+        if (auto st = Find(key, &path, &found); !st.ok()) return st;
+      }
+      return absl::OkStatus();
+    default:
+      return absl::InternalError("not a store operation");
+  }
+}
+
+absl::Status RawStoreImpl::Failed(absl::Status st, absl::string_view stored, ValueKind kind) {
+  BlobId id;
+  if (kind == ValueKind::kBlob && DecodeBlobId(stored, &id)) txn_->ReleaseUnloggedBlob(id);
+  // A refusal changed nothing; any other error may have left the tree half
+  // changed, so the transaction can only roll back.
+  if (!absl::IsAlreadyExists(st) && !absl::IsNotFound(st)) txn_->Poison(st);
+  return st;
+}
+
+absl::Status RawStoreImpl::Apply(const Op& op) {
+  txn_->Touch();
+  return Write(op.type, op.key, std::string(op.value), op.kind);
+}
+
+absl::Status RawStoreImpl::Add(absl::string_view key, absl::string_view value) {
+  if (auto st = CheckUsable(true); !st.ok()) return st;
+  if (auto st = CheckKeyValue(key, value); !st.ok()) return st;
+  if (meta_.unique && value.size() > meta_.max_value_in_node) {
+    // Refuse before writing a large value for nothing.
+    TreePath path;
+    bool found;
+    if (auto st = Find(key, &path, &found); !st.ok()) return st;
+    if (found) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("store ", name_, ": key of ", key.size(), " bytes already exists"));
+    }
+  }
+  std::string stored;
+  ValueKind kind;
+  if (auto st = StoreValue(value, &stored, &kind); !st.ok()) return st;
+  txn_->Touch();
+  if (auto st = Write(OpType::kAdd, key, stored, kind); !st.ok()) return Failed(st, stored, kind);
+  txn_->Log({OpType::kAdd, name_, key, kind, stored});
+  return absl::OkStatus();
+}
+
+absl::Status RawStoreImpl::Put(absl::string_view key, absl::string_view value) {
+  if (auto st = CheckUsable(true); !st.ok()) return st;
+  if (auto st = CheckKeyValue(key, value); !st.ok()) return st;
+  std::string stored;
+  ValueKind kind;
+  if (auto st = StoreValue(value, &stored, &kind); !st.ok()) return st;
+  txn_->Touch();
+  if (auto st = Write(OpType::kPut, key, stored, kind); !st.ok()) return Failed(st, stored, kind);
+  txn_->Log({OpType::kPut, name_, key, kind, stored});
+  return absl::OkStatus();
+}
+
+absl::Status RawStoreImpl::Update(absl::string_view key, absl::string_view value) {
+  if (auto st = CheckUsable(true); !st.ok()) return st;
+  if (auto st = CheckKeyValue(key, value); !st.ok()) return st;
+  {
+    TreePath path;
+    bool found;
+    if (auto st = Find(key, &path, &found); !st.ok()) return st;
+    if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
+  }
+  std::string stored;
+  ValueKind kind;
+  if (auto st = StoreValue(value, &stored, &kind); !st.ok()) return st;
+  txn_->Touch();
+  if (auto st = Write(OpType::kUpdate, key, stored, kind); !st.ok())
+    return Failed(st, stored, kind);
+  txn_->Log({OpType::kUpdate, name_, key, kind, stored});
+  return absl::OkStatus();
+}
+
+absl::Status RawStoreImpl::Remove(absl::string_view key) {
+  if (auto st = CheckUsable(true); !st.ok()) return st;
+  if (auto st = CheckKeyValue(key, ""); !st.ok()) return st;
+  txn_->Touch();
+  if (auto st = Write(OpType::kRemove, key, "", ValueKind::kInline); !st.ok()) {
+    return Failed(st, "", ValueKind::kInline);
+  }
+  txn_->Log({OpType::kRemove, name_, key, ValueKind::kInline, ""});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
+  if (auto st = CheckUsable(false); !st.ok()) return st;
+  if (auto st = CheckKeyValue(key, ""); !st.ok()) return st;
+  TreePath path;
+  bool found;
+  if (auto st = Find(key, &path, &found); !st.ok()) return st;
+  if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
+  return LoadValue(path.leaf().values[path.pos()], path.leaf().kinds[path.pos()]);
+}
+
+std::unique_ptr<Cursor> RawStoreImpl::NewCursor(const CursorOptions& options) {
+  return std::make_unique<CursorImpl>(this, options);
+}
+
+}  // namespace sop

@@ -1,0 +1,342 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "txn/transaction_impl.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "txn/store_impl.h"
+
+namespace sop {
+
+TransactionImpl::TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapshot, bool replaying)
+    : db_(db),
+      mode_(mode),
+      snapshot_(snapshot),
+      replaying_(replaying),
+      catalog_(kCatalogRoot, BytewiseComparator(), kMaxNodeBytes) {}
+
+TransactionImpl::~TransactionImpl() {
+  if (!finished_) Rollback().IgnoreError();
+}
+
+absl::Status TransactionImpl::CheckActive() const {
+  if (finished_) {
+    return absl::InvalidArgumentError("the transaction has already committed or rolled back");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TransactionImpl::CheckWritable() const {
+  if (auto st = CheckActive(); !st.ok()) return st;
+  if (mode_ != TxnMode::kReadWrite) {
+    return absl::InvalidArgumentError("cannot write in a read-only transaction");
+  }
+  return absl::OkStatus();
+}
+
+void TransactionImpl::Log(const Op& op) {
+  if (!replaying_) AppendOp(&record_, op);
+}
+
+void TransactionImpl::DropValueBlob(BlobId id) {
+  // Even a blob this transaction wrote and then replaced is made durable and
+  // freed later: the log names it, and replay must find the same blob.
+  dropped_value_blobs_.push_back(id);
+}
+
+void TransactionImpl::ReleaseUnloggedBlob(BlobId id) {
+  for (auto it = new_value_blobs_.begin(); it != new_value_blobs_.end(); ++it) {
+    if (*it == id) {
+      db_->blobs().Release(id);
+      new_value_blobs_.erase(it);
+      return;
+    }
+  }
+}
+
+absl::StatusOr<NodePtr> TransactionImpl::Read(uint64_t id) {
+  if (auto it = local_.find(id); it != local_.end()) return NodePtr(it->second);
+  if (freed_.contains(id)) {
+    return absl::InternalError(absl::StrCat("node ", id, " was freed by this transaction"));
+  }
+  return db_->ReadNode(id, snapshot_);
+}
+
+absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {
+  if (auto it = local_.find(id); it != local_.end()) return it->second.get();
+  auto base = Read(id);
+  if (!base.ok()) return base.status();
+  auto copy = std::make_shared<Node>(**base);
+  Node* raw = copy.get();
+  local_.emplace(id, std::move(copy));
+  return raw;
+}
+
+uint64_t TransactionImpl::Create(Node node) {
+  uint64_t id = db_->NewNodeId();
+  local_.emplace(id, std::make_shared<Node>(std::move(node)));
+  return id;
+}
+
+void TransactionImpl::Free(uint64_t id) {
+  local_.erase(id);
+  freed_.insert(id);
+}
+
+std::vector<std::pair<uint64_t, NodePtr>> TransactionImpl::ChangedNodes() const {
+  std::vector<std::pair<uint64_t, NodePtr>> out;
+  out.reserve(local_.size());
+  for (const auto& [id, node] : local_) out.emplace_back(id, node);
+  return out;
+}
+
+std::vector<uint64_t> TransactionImpl::FreedNodes() const {
+  return std::vector<uint64_t>(freed_.begin(), freed_.end());
+}
+
+uint64_t TransactionImpl::ChangedBytes() const {
+  uint64_t bytes = 0;
+  for (const auto& [id, node] : local_) bytes += NodeCache::Charge(*node);
+  return bytes;
+}
+
+absl::StatusOr<std::optional<StoreMeta>> TransactionImpl::LookupStore(absl::string_view name) {
+  TreePath path;
+  if (auto st = catalog_.SeekGE(*this, name, 0, &path); !st.ok()) return st;
+  if (!path.valid() || path.leaf().keys[path.pos()] != name) return std::optional<StoreMeta>();
+  StoreMeta meta;
+  if (!DecodeStoreMeta(path.leaf().values[path.pos()], &meta)) {
+    return absl::DataLossError(absl::StrCat("catalog entry of store ", name, " is malformed"));
+  }
+  return std::optional<StoreMeta>(std::move(meta));
+}
+
+absl::StatusOr<RawStore*> TransactionImpl::OpenStore(absl::string_view name,
+                                                     const StoreOptions& options) {
+  if (auto st = CheckActive(); !st.ok()) return st;
+  if (name.empty() || name.size() > kMaxKeySize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store name must be 1 to ", kMaxKeySize, " bytes, got ", name.size()));
+  }
+  const Comparator* cmp = options.comparator ? options.comparator : BytewiseComparator();
+  if (auto it = stores_.find(name); it != stores_.end()) {
+    if (it->second->comparator()->Name() != absl::string_view(cmp->Name())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("store ", name, " uses comparator ", it->second->comparator()->Name()));
+    }
+    return it->second.get();
+  }
+  auto existing = LookupStore(name);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    const StoreMeta& meta = **existing;
+    if (meta.comparator != cmp->Name()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("store ", name, " was created with comparator \"", meta.comparator,
+                       "\"; it is being opened with \"", cmp->Name(), "\""));
+    }
+    if (meta.unique != options.unique) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store ", name, " was created ", meta.unique ? "unique" : "allowing duplicate keys",
+          "; it is being opened otherwise"));
+    }
+    return OpenStoreWithMeta(name, meta, cmp);
+  }
+  if (mode_ != TxnMode::kReadWrite) {
+    return absl::NotFoundError(absl::StrCat("no store named ", name));
+  }
+  StoreMeta meta;
+  meta.root = Create(Node());
+  meta.unique = options.unique;
+  meta.max_value_in_node = options.max_value_in_node;
+  meta.comparator = cmp->Name();
+  std::string encoded = EncodeStoreMeta(meta);
+  if (auto st = catalog_.Insert(*this, std::string(name), 0, encoded, ValueKind::kInline);
+      !st.ok()) {
+    return st;
+  }
+  Log({OpType::kCreateStore, "", name, ValueKind::kInline, encoded});
+  Touch();
+  return OpenStoreWithMeta(name, meta, cmp);
+}
+
+absl::StatusOr<RawStore*> TransactionImpl::OpenStoreWithMeta(absl::string_view name,
+                                                             const StoreMeta& meta,
+                                                             const Comparator* cmp) {
+  auto store = std::make_unique<RawStoreImpl>(this, std::string(name), meta, cmp);
+  RawStore* raw = store.get();
+  stores_.emplace(std::string(name), std::move(store));
+  return raw;
+}
+
+absl::Status TransactionImpl::DropStore(absl::string_view name) {
+  if (auto st = CheckWritable(); !st.ok()) return st;
+  auto meta = LookupStore(name);
+  if (!meta.ok()) return meta.status();
+  if (!meta->has_value()) return absl::NotFoundError(absl::StrCat("no store named ", name));
+  const Comparator* cmp = db_->FindComparator((*meta)->comparator);
+  if (cmp == nullptr) cmp = BytewiseComparator();  // order is irrelevant to dropping
+  BTree tree((*meta)->root, cmp, kMaxNodeBytes);
+  // Value blobs go with their entries.
+  TreePath path;
+  if (auto st = tree.SeekFirst(*this, &path); !st.ok()) return st;
+  while (path.valid()) {
+    if (path.leaf().kinds[path.pos()] == ValueKind::kBlob) {
+      BlobId id;
+      if (DecodeBlobId(path.leaf().values[path.pos()], &id)) DropValueBlob(id);
+    }
+    if (auto st = tree.Next(*this, &path); !st.ok()) return st;
+  }
+  if (auto st = tree.Clear(*this); !st.ok()) return st;
+  Free((*meta)->root);
+  TreePath cat;
+  if (auto st = catalog_.SeekGE(*this, name, 0, &cat); !st.ok()) return st;
+  if (auto st = catalog_.Erase(*this, cat); !st.ok()) return st;
+  if (auto it = stores_.find(name); it != stores_.end()) {
+    // Callers may still hold the object: it stays alive, refusing every call.
+    it->second->MarkDropped();
+    dropped_stores_.push_back(std::move(it->second));
+    stores_.erase(it);
+  }
+  Log({OpType::kDropStore, "", name, ValueKind::kInline, ""});
+  Touch();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> TransactionImpl::ListStores() {
+  if (auto st = CheckActive(); !st.ok()) return st;
+  std::vector<std::string> names;
+  TreePath path;
+  if (auto st = catalog_.SeekFirst(*this, &path); !st.ok()) return st;
+  while (path.valid()) {
+    names.push_back(path.leaf().keys[path.pos()]);
+    if (auto st = catalog_.Next(*this, &path); !st.ok()) return st;
+  }
+  return names;
+}
+
+absl::Status TransactionImpl::VerifyAll() {
+  BTree::CheckStats stats;
+  if (auto st = catalog_.Check(*this, &stats); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("catalog: ", st.message()));
+  }
+  auto names = ListStores();
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    auto meta = LookupStore(name);
+    if (!meta.ok()) return meta.status();
+    if (!meta->has_value()) return absl::DataLossError(absl::StrCat("store ", name, " vanished"));
+    const Comparator* cmp = db_->FindComparator((*meta)->comparator);
+    if (cmp == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("store ", name, " uses comparator \"", (*meta)->comparator,
+                       "\", which is not in Options::comparators: cannot check its order"));
+    }
+    BTree tree((*meta)->root, cmp, kMaxNodeBytes);
+    if (auto st = tree.Check(*this, &stats); !st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("store ", name, ": ", st.message()));
+    }
+    TreePath path;
+    if (auto st = tree.SeekFirst(*this, &path); !st.ok()) return st;
+    while (path.valid()) {
+      if (path.leaf().kinds[path.pos()] == ValueKind::kBlob) {
+        BlobId id;
+        if (!DecodeBlobId(path.leaf().values[path.pos()], &id)) {
+          return absl::DataLossError(absl::StrCat("store ", name, ": bad value reference"));
+        }
+        if (auto v = db_->blobs().Read(id); !v.ok()) {
+          return absl::Status(v.status().code(),
+                              absl::StrCat("store ", name, ": value: ", v.status().message()));
+        }
+      }
+      if (auto st = tree.Next(*this, &path); !st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TransactionImpl::ApplyOp(const Op& op) {
+  if (op.type == OpType::kCreateStore) {
+    StoreMeta meta;
+    if (!DecodeStoreMeta(op.value, &meta)) {
+      return absl::DataLossError("commit record holds a malformed store description");
+    }
+    const Comparator* cmp = db_->FindComparator(meta.comparator);
+    if (cmp == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the log creates store ", op.key, " with comparator \"", meta.comparator,
+                       "\", which is not in Options::comparators"));
+    }
+    StoreOptions options;
+    options.unique = meta.unique;
+    options.comparator = cmp;
+    options.max_value_in_node = meta.max_value_in_node;
+    return OpenStore(op.key, options).status();
+  }
+  if (op.type == OpType::kDropStore) return DropStore(op.key);
+  auto meta = LookupStore(op.store);
+  if (!meta.ok()) return meta.status();
+  if (!meta->has_value()) {
+    return absl::DataLossError(absl::StrCat("commit record changes unknown store ", op.store));
+  }
+  const Comparator* cmp = db_->FindComparator((*meta)->comparator);
+  if (cmp == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("the log changes store ", op.store,
+                                                      " whose comparator \"", (*meta)->comparator,
+                                                      "\" is not in Options::comparators"));
+  }
+  StoreOptions options;
+  options.unique = (*meta)->unique;
+  options.comparator = cmp;
+  options.max_value_in_node = (*meta)->max_value_in_node;
+  auto store = OpenStore(op.store, options);
+  if (!store.ok()) return store.status();
+  auto* impl = static_cast<RawStoreImpl*>(*store);
+  return impl->Apply(op);
+}
+
+absl::Status TransactionImpl::Commit() {
+  if (auto st = CheckActive(); !st.ok()) return st;
+  if (mode_ == TxnMode::kReadOnly) {
+    Finish();
+    return absl::OkStatus();
+  }
+  absl::Status st = poisoned_;
+  if (!st.ok()) {
+    st = absl::Status(
+        st.code(),
+        absl::StrCat("the transaction failed earlier and was rolled back: ", st.message()));
+  } else {
+    st = db_->CommitWrite(*this);
+  }
+  if (!st.ok()) {
+    Rollback().IgnoreError();
+    return st;
+  }
+  Finish();
+  return absl::OkStatus();
+}
+
+absl::Status TransactionImpl::Rollback() {
+  if (finished_) return absl::OkStatus();
+  for (const BlobId& id : new_value_blobs_) db_->blobs().Release(id);
+  new_value_blobs_.clear();
+  local_.clear();
+  freed_.clear();
+  Finish();
+  return absl::OkStatus();
+}
+
+void TransactionImpl::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (replaying_) return;
+  if (mode_ == TxnMode::kReadWrite) {
+    db_->EndWrite(snapshot_);
+  } else {
+    db_->EndRead(snapshot_);
+  }
+}
+
+}  // namespace sop

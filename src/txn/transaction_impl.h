@@ -1,0 +1,99 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#ifndef SOP_SRC_TXN_TRANSACTION_IMPL_H_
+#define SOP_SRC_TXN_TRANSACTION_IMPL_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "btree/btree.h"
+#include "sop/transaction.h"
+#include "txn/database_impl.h"
+#include "txn/format.h"
+
+namespace sop {
+
+class RawStoreImpl;
+
+// A transaction, and the NodeSink its B-tree changes go through: nodes it
+// changes are private copies (`local_`) until Commit publishes them as new
+// versions in the registry.
+class TransactionImpl final : public Transaction, public NodeSink {
+ public:
+  // `replaying`: applying a recovered commit record; nothing is logged.
+  TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapshot, bool replaying = false);
+  ~TransactionImpl() override;
+
+  absl::StatusOr<RawStore*> OpenStore(absl::string_view name, const StoreOptions& options) override;
+  absl::Status DropStore(absl::string_view name) override;
+  absl::StatusOr<std::vector<std::string>> ListStores() override;
+  absl::Status Commit() override;
+  absl::Status Rollback() override;
+  TxnMode mode() const override { return mode_; }
+
+  // NodeSink:
+  absl::StatusOr<NodePtr> Read(uint64_t id) override;
+  absl::StatusOr<Node*> Mutable(uint64_t id) override;
+  uint64_t Create(Node node) override;
+  void Free(uint64_t id) override;
+
+  // --- For RawStoreImpl, CursorImpl and DatabaseImpl. ---
+  absl::Status CheckWritable() const;
+  absl::Status CheckActive() const;
+  void Log(const Op& op);
+  uint64_t epoch() const { return epoch_; }
+  void Touch() { ++epoch_; }
+  // After an error that may have left changes half made: Commit will fail.
+  void Poison(absl::Status st) {
+    if (poisoned_.ok()) poisoned_ = std::move(st);
+  }
+  DatabaseImpl* db() { return db_; }
+  // A value blob this transaction wrote; Released if it rolls back.
+  void AddValueBlob(BlobId id) { new_value_blobs_.push_back(id); }
+  // A value blob that is no longer referenced once this transaction commits.
+  void DropValueBlob(BlobId id);
+  // A value blob written for an operation that failed: no log names it.
+  void ReleaseUnloggedBlob(BlobId id);
+  // Checks the catalog and every store's tree and value blobs.
+  absl::Status VerifyAll();
+  // Applies one recovered operation (replay).
+  absl::Status ApplyOp(const Op& op);
+
+  const std::string& record() const { return record_; }
+  const std::vector<BlobId>& new_value_blobs() const { return new_value_blobs_; }
+  const std::vector<BlobId>& dropped_value_blobs() const { return dropped_value_blobs_; }
+  // The changed nodes and the freed ids, for publishing.
+  std::vector<std::pair<uint64_t, NodePtr>> ChangedNodes() const;
+  std::vector<uint64_t> FreedNodes() const;
+  uint64_t ChangedBytes() const;
+
+ private:
+  absl::StatusOr<RawStore*> OpenStoreWithMeta(absl::string_view name, const StoreMeta& meta,
+                                              const Comparator* cmp);
+  absl::StatusOr<std::optional<StoreMeta>> LookupStore(absl::string_view name);
+  void Finish();
+
+  DatabaseImpl* const db_;
+  const TxnMode mode_;
+  const uint64_t snapshot_;
+  const bool replaying_;
+  bool finished_ = false;
+  absl::Status poisoned_;
+  uint64_t epoch_ = 0;
+  BTree catalog_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Node>> local_;
+  absl::flat_hash_set<uint64_t> freed_;
+  std::string record_;
+  std::vector<BlobId> new_value_blobs_;
+  std::vector<BlobId> dropped_value_blobs_;
+  std::map<std::string, std::unique_ptr<RawStoreImpl>, std::less<>> stores_;
+  std::vector<std::unique_ptr<RawStoreImpl>> dropped_stores_;
+};
+
+}  // namespace sop
+
+#endif  // SOP_SRC_TXN_TRANSACTION_IMPL_H_

@@ -1,0 +1,363 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "sop/sop.h"
+#include "test_util.h"
+
+namespace sop {
+namespace {
+
+using testing::Pattern;
+using testing::TempDir;
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  void Open(Options options = {}) {
+    db_.reset();
+    auto db = Database::Open(dir_.File("db"), options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+  }
+  std::unique_ptr<Transaction> Begin(TxnMode mode = TxnMode::kReadWrite) {
+    auto t = db_->Begin(mode);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return std::move(*t);
+  }
+  RawStore* Store(Transaction& t, const std::string& name, StoreOptions o = {}) {
+    auto s = t.OpenStore(name, o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : nullptr;
+  }
+  std::vector<std::pair<std::string, std::string>> Scan(Cursor& c) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (c.SeekToFirst(); c.Valid(); c.Next()) out.emplace_back(c.key(), c.value());
+    EXPECT_TRUE(c.status().ok()) << c.status();
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(DatabaseTest, AddPutUpdateRemoveGetFollowTheirContracts) {
+  Open();
+  auto t = Begin();
+  RawStore* s = Store(*t, "people");
+  SOP_ASSERT_OK(s->Add("ann", "1"));
+  EXPECT_TRUE(absl::IsAlreadyExists(s->Add("ann", "2")));
+  SOP_ASSERT_OK(s->Put("ann", "3"));
+  SOP_ASSERT_OK(s->Put("bob", "4"));
+  EXPECT_TRUE(absl::IsNotFound(s->Update("cat", "5")));
+  SOP_ASSERT_OK(s->Update("bob", "6"));
+  EXPECT_EQ(*s->Get("ann"), "3");
+  EXPECT_EQ(*s->Get("bob"), "6");
+  SOP_ASSERT_OK(s->Remove("ann"));
+  EXPECT_TRUE(absl::IsNotFound(s->Remove("ann")));
+  EXPECT_TRUE(absl::IsNotFound(s->Get("ann").status()));
+  SOP_ASSERT_OK(t->Commit());
+  EXPECT_TRUE(absl::IsInvalidArgument(s->Put("x", "y")));  // the transaction is over
+}
+
+TEST_F(DatabaseTest, SizeLimitsAreInvalidArgument) {
+  Open();
+  auto t = Begin();
+  RawStore* s = Store(*t, "s");
+  SOP_EXPECT_OK(s->Put(std::string(kMaxKeySize, 'k'), "v"));
+  EXPECT_TRUE(absl::IsInvalidArgument(s->Put(std::string(kMaxKeySize + 1, 'k'), "v")));
+  EXPECT_TRUE(absl::IsInvalidArgument(t->OpenStore("").status()));
+}
+
+TEST_F(DatabaseTest, CommittedDataSurvivesReopenAndRolledBackDataDoesNot) {
+  Open();
+  {
+    auto t = Begin();
+    RawStore* s = Store(*t, "s");
+    for (int i = 0; i < 2000; ++i) SOP_ASSERT_OK(s->Put(absl::StrCat("key", i), Pattern(i, 50)));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  {
+    auto t = Begin();
+    SOP_ASSERT_OK(Store(*t, "s")->Put("rolled", "back"));
+    SOP_ASSERT_OK(Store(*t, "other")->Put("k", "v"));
+    SOP_ASSERT_OK(t->Rollback());
+  }
+  {
+    auto t = Begin();
+    SOP_ASSERT_OK(Store(*t, "s")->Put("dropped", "by destructor"));
+  }  // destroyed unfinished: rolled back
+  Open();
+  auto t = Begin(TxnMode::kReadOnly);
+  RawStore* s = Store(*t, "s");
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(*s->Get(absl::StrCat("key", i)), Pattern(i, 50));
+  EXPECT_TRUE(absl::IsNotFound(s->Get("rolled").status()));
+  EXPECT_TRUE(absl::IsNotFound(s->Get("dropped").status()));
+  EXPECT_TRUE(absl::IsNotFound(t->OpenStore("other").status()));
+  SOP_EXPECT_OK(db_->Verify());
+}
+
+TEST_F(DatabaseTest, RecoveryReplaysCommitsThatNoCheckpointHolds) {
+  auto mem = NewMemEnv();
+  FaultInjectionEnv env(mem.get());
+  SOP_ASSERT_OK(env.CreateDir("/d"));
+  Options o;
+  o.env = &env;
+  {
+    auto db = Database::Open("/d/db", o);
+    SOP_ASSERT_OK(db);
+    for (int round = 0; round < 5; ++round) {
+      auto t = (*db)->Begin(TxnMode::kReadWrite);
+      auto s = (*t)->OpenStore("s");
+      SOP_ASSERT_OK(s);
+      for (int i = 0; i < 300; ++i) {
+        SOP_ASSERT_OK((*s)->Put(absl::StrCat(round, "-", i), Pattern(round * 1000 + i, 80)));
+      }
+      SOP_ASSERT_OK((*t)->Commit());
+    }
+    env.CrashAfter(0);  // no checkpoint on close: only the log has the commits
+  }
+  SOP_ASSERT_OK(env.SimulatePowerLoss({.seed = 9, .keep_some = false}));
+  auto db = Database::Open("/d/db", o);
+  SOP_ASSERT_OK(db);
+  auto t = (*db)->Begin(TxnMode::kReadOnly);
+  auto s = (*t)->OpenStore("s");
+  SOP_ASSERT_OK(s);
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(*(*s)->Get(absl::StrCat(round, "-", i)), Pattern(round * 1000 + i, 80));
+    }
+  }
+  SOP_EXPECT_OK((*db)->Verify());
+}
+
+TEST_F(DatabaseTest, ReaderSeesItsSnapshotWhileAWriterCommits) {
+  Open();
+  {
+    auto t = Begin();
+    SOP_ASSERT_OK(Store(*t, "s")->Put("k", "old"));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  auto reader = Begin(TxnMode::kReadOnly);
+  RawStore* rs = Store(*reader, "s");
+  {
+    auto t = Begin();
+    RawStore* s = Store(*t, "s");
+    SOP_ASSERT_OK(s->Put("k", "new"));
+    for (int i = 0; i < 3000; ++i) SOP_ASSERT_OK(s->Put(absl::StrCat("n", i), "x"));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  SOP_ASSERT_OK(db_->Checkpoint());  // even a checkpoint keeps the reader's versions
+  EXPECT_EQ(*rs->Get("k"), "old");
+  EXPECT_TRUE(absl::IsNotFound(rs->Get("n5").status()));
+  auto c = rs->NewCursor();
+  EXPECT_EQ(Scan(*c).size(), 1u);
+  SOP_ASSERT_OK(reader->Commit());
+  auto fresh = Begin(TxnMode::kReadOnly);
+  EXPECT_EQ(*Store(*fresh, "s")->Get("k"), "new");
+}
+
+TEST_F(DatabaseTest, ASecondWriterWaitsForTheFirst) {
+  Open();
+  auto first = Begin();
+  SOP_ASSERT_OK(Store(*first, "s")->Put("k", "first"));
+  std::atomic<bool> second_began{false};
+  std::thread second([&] {
+    auto t = db_->Begin(TxnMode::kReadWrite);
+    second_began = true;
+    auto s = (*t)->OpenStore("s");
+    EXPECT_EQ(*(*s)->Get("k"), "first");  // it began after the first committed
+    EXPECT_TRUE((*t)->Commit().ok());
+  });
+  // Readers are not blocked meanwhile.
+  auto reader = Begin(TxnMode::kReadOnly);
+  SOP_ASSERT_OK(reader->Commit());
+  EXPECT_FALSE(second_began.load());
+  SOP_ASSERT_OK(first->Commit());
+  second.join();
+  EXPECT_TRUE(second_began.load());
+}
+
+TEST_F(DatabaseTest, CursorMovesBothWaysAndHonoursBounds) {
+  Open();
+  auto t = Begin();
+  RawStore* s = Store(*t, "s");
+  for (int i = 0; i < 1000; ++i) SOP_ASSERT_OK(s->Put(absl::StrFormat("k%04d", i), "v"));
+  SOP_ASSERT_OK(s->Put("j", "before"));
+  SOP_ASSERT_OK(s->Put("l", "after"));
+  auto c = s->NewCursor();
+  c->Seek("k0500");
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), "k0500");
+  c->Prev();
+  EXPECT_EQ(c->key(), "k0499");
+  c->Seek("k0500x");
+  EXPECT_EQ(c->key(), "k0501");
+  c->SeekForPrev("k0500x");
+  EXPECT_EQ(c->key(), "k0500");
+  c->SeekToLast();
+  EXPECT_EQ(c->key(), "l");
+  c->SeekToFirst();
+  EXPECT_EQ(c->key(), "j");
+  c->Prev();
+  EXPECT_FALSE(c->Valid());
+
+  auto p = s->NewCursor({.prefix = "k09"});
+  std::vector<std::string> keys;
+  for (p->SeekToLast(); p->Valid(); p->Prev()) keys.emplace_back(p->key());
+  ASSERT_EQ(keys.size(), 100u);
+  EXPECT_EQ(keys.front(), "k0999");
+  EXPECT_EQ(keys.back(), "k0900");
+
+  auto r = s->NewCursor({.lower_bound = "k0010", .upper_bound = "k0020"});
+  keys.clear();
+  for (r->SeekToFirst(); r->Valid(); r->Next()) keys.emplace_back(r->key());
+  ASSERT_EQ(keys.size(), 10u);
+  EXPECT_EQ(keys.front(), "k0010");
+  EXPECT_EQ(keys.back(), "k0019");
+}
+
+TEST_F(DatabaseTest, CursorStepsAroundChangesMadeByItsTransaction) {
+  Open();
+  auto t = Begin();
+  RawStore* s = Store(*t, "s");
+  for (int i = 0; i < 100; ++i) SOP_ASSERT_OK(s->Put(absl::StrFormat("%03d", i), "v"));
+  auto c = s->NewCursor();
+  std::vector<std::string> seen;
+  for (c->SeekToFirst(); c->Valid(); c->Next()) {
+    seen.emplace_back(c->key());
+    SOP_ASSERT_OK(s->Remove(c->key()));  // remove the current entry while iterating
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  c->SeekToFirst();
+  EXPECT_FALSE(c->Valid());
+}
+
+TEST_F(DatabaseTest, DuplicateStoresKeepEveryEntryInInsertionOrder) {
+  Open();
+  {
+    auto t = Begin();
+    RawStore* s = Store(*t, "dups", {.unique = false});
+    SOP_ASSERT_OK(s->Add("a", "1"));
+    SOP_ASSERT_OK(s->Add("a", "2"));
+    SOP_ASSERT_OK(s->Put("a", "3"));
+    SOP_ASSERT_OK(s->Add("b", "4"));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  Open();
+  auto t = Begin();
+  EXPECT_TRUE(absl::IsFailedPrecondition(t->OpenStore("dups").status()));  // opened as unique
+  RawStore* s = Store(*t, "dups", {.unique = false});
+  auto c = s->NewCursor();
+  auto all = Scan(*c);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].second, "1");
+  EXPECT_EQ(all[1].second, "2");
+  EXPECT_EQ(all[2].second, "3");
+  EXPECT_EQ(*s->Get("a"), "1");
+  SOP_ASSERT_OK(s->Update("a", "one"));
+  EXPECT_EQ(*s->Get("a"), "one");
+  SOP_ASSERT_OK(s->Remove("a"));  // all of them
+  EXPECT_EQ(Scan(*c).size(), 1u);
+}
+
+class ReverseComparator final : public Comparator {
+ public:
+  int Compare(absl::string_view a, absl::string_view b) const override { return b.compare(a); }
+  const char* Name() const override { return "test.reverse"; }
+};
+
+TEST_F(DatabaseTest, CustomComparatorOrdersKeysAndAMismatchIsFailedPrecondition) {
+  static ReverseComparator reverse;
+  Options o;
+  o.comparators = {&reverse};
+  Open(o);
+  {
+    auto t = Begin();
+    RawStore* s = Store(*t, "rev", {.comparator = &reverse});
+    for (const char* k : {"b", "c", "a"}) SOP_ASSERT_OK(s->Put(k, k));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  Open(o);
+  auto t = Begin();
+  auto wrong = t->OpenStore("rev");
+  ASSERT_TRUE(absl::IsFailedPrecondition(wrong.status())) << wrong.status();
+  EXPECT_NE(wrong.status().message().find("test.reverse"), std::string::npos);
+  RawStore* s = Store(*t, "rev", {.comparator = &reverse});
+  auto c = s->NewCursor();
+  auto all = Scan(*c);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].first, "c");
+  EXPECT_EQ(all[2].first, "a");
+}
+
+TEST_F(DatabaseTest, StoresAreCreatedListedAndDroppedInTransactions) {
+  Open();
+  {
+    auto t = Begin();
+    for (const char* n : {"b", "a", "c"}) SOP_ASSERT_OK(Store(*t, n)->Put("k", n));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  {
+    auto t = Begin();
+    SOP_ASSERT_OK(t->DropStore("b"));
+    EXPECT_TRUE(absl::IsNotFound(t->DropStore("b")));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  Open();
+  auto t = Begin(TxnMode::kReadOnly);
+  EXPECT_EQ(*t->ListStores(), (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(absl::IsNotFound(t->OpenStore("b").status()));
+  SOP_EXPECT_OK(db_->Verify());
+}
+
+TEST_F(DatabaseTest, ValuesAboveTheThresholdLiveOutsideTheNode) {
+  Open();
+  std::string big = Pattern(1, 300000), medium = Pattern(2, 5000);
+  {
+    auto t = Begin();
+    RawStore* s = Store(*t, "s", {.max_value_in_node = 1000});
+    SOP_ASSERT_OK(s->Put("big", big));
+    SOP_ASSERT_OK(s->Put("medium", medium));
+    SOP_ASSERT_OK(s->Put("small", "tiny"));
+    EXPECT_EQ(*s->Get("big"), big);
+    SOP_ASSERT_OK(t->Commit());
+  }
+  Open();
+  {
+    auto t = Begin();
+    RawStore* s = Store(*t, "s", {.max_value_in_node = 1000});
+    EXPECT_EQ(*s->Get("big"), big);
+    EXPECT_EQ(*s->Get("medium"), medium);
+    auto c = s->NewCursor();
+    c->Seek("big");
+    EXPECT_EQ(c->value(), big);
+    SOP_ASSERT_OK(s->Put("big", medium));  // the old blob is freed at a checkpoint
+    SOP_ASSERT_OK(s->Remove("medium"));
+    SOP_ASSERT_OK(t->Commit());
+  }
+  SOP_ASSERT_OK(db_->Checkpoint());
+  SOP_EXPECT_OK(db_->Verify());
+  Open();
+  auto t = Begin(TxnMode::kReadOnly);
+  EXPECT_EQ(*Store(*t, "s", {.max_value_in_node = 1000})->Get("big"), medium);
+}
+
+TEST_F(DatabaseTest, ReadOnlyTransactionRefusesWrites) {
+  Open();
+  {
+    auto t = Begin();
+    Store(*t, "s");
+    SOP_ASSERT_OK(t->Commit());
+  }
+  auto t = Begin(TxnMode::kReadOnly);
+  RawStore* s = Store(*t, "s");
+  EXPECT_TRUE(absl::IsInvalidArgument(s->Put("k", "v")));
+  EXPECT_TRUE(absl::IsInvalidArgument(t->DropStore("s")));
+  EXPECT_TRUE(absl::IsNotFound(t->OpenStore("new").status()));
+}
+
+}  // namespace
+}  // namespace sop
