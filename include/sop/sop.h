@@ -7,6 +7,7 @@
 #define SOP_SOP_H_
 
 #include "sop/backend.h"              // IWYU pragma: export
+#include "sop/codec.h"                // IWYU pragma: export
 #include "sop/cursor.h"               // IWYU pragma: export
 #include "sop/database.h"             // IWYU pragma: export
 #include "sop/env.h"                  // IWYU pragma: export
@@ -14,5 +15,6 @@
 #include "sop/options.h"              // IWYU pragma: export
 #include "sop/store.h"                // IWYU pragma: export
 #include "sop/transaction.h"          // IWYU pragma: export
+#include "sop/typed_store.h"          // IWYU pragma: export
 
 #endif  // SOP_SOP_H_
