@@ -93,6 +93,13 @@ class BlobWriter {
   virtual absl::StatusOr<BlobId> Finish() = 0;
 };
 
+// Read-only bytes of a blob, valid while this object lives.
+class BlobView {
+ public:
+  virtual ~BlobView() = default;
+  virtual absl::string_view data() const = 0;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -114,6 +121,12 @@ class BlobStore {
   // every 1 MiB chunk the range touches (so a window of a huge blob costs
   // about the window). InvalidArgument if the range is outside the blob.
   virtual absl::Status ReadRange(BlobId id, uint64_t offset, absl::Span<char> dst) = 0;
+
+  // The whole blob without copying it where the backend can (FileBackend
+  // maps its extent into memory), after verifying every checksum. The view
+  // stays valid while the returned object lives, and the caller keeps the
+  // blob from being deleted meanwhile.
+  virtual absl::StatusOr<std::shared_ptr<const BlobView>> View(BlobId id) = 0;
 
   // The metadata record `name`; NotFound if unset.
   virtual absl::StatusOr<std::string> GetMeta(absl::string_view name) = 0;

@@ -29,6 +29,13 @@
 
 namespace sop {
 
+// Read-only bytes of a file mapped into memory; unmapped when destroyed.
+class MappedRegion {
+ public:
+  virtual ~MappedRegion() = default;
+  virtual absl::string_view data() const = 0;
+};
+
 // An open file read and written at explicit offsets (pread/pwrite).
 class File {
  public:
@@ -57,6 +64,15 @@ class File {
 
   // The path this file was opened with, for error messages.
   virtual const std::string& path() const = 0;
+
+  // Maps `length` bytes at `offset` read-only into memory (mmap), so they
+  // can be read without copying. The bytes must not be changed through
+  // this file while mapped. Unimplemented where the Env cannot map.
+  virtual absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t offset, uint64_t length) {
+    (void)offset;
+    (void)length;
+    return absl::UnimplementedError(path() + ": this Env cannot map files");
+  }
 };
 
 // A held advisory lock on a file; released when destroyed.

@@ -9,9 +9,39 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "sop/cursor.h"
 
 namespace sop {
+
+// Streams one value into a store, so that a multi-GB value (model weights,
+// say) never has to be in memory: large values go straight to their place
+// in the data file, written once. Not thread-safe; must not outlive its
+// transaction. Destroying an unfinished writer stores nothing.
+class ValueWriter {
+ public:
+  virtual ~ValueWriter() = default;
+  // Appends the next bytes. InvalidArgument past the size declared.
+  virtual absl::Status Append(absl::string_view data) = 0;
+  // Stores the value under its key, as RawStore::Put would. InvalidArgument
+  // unless exactly the declared number of bytes was appended.
+  virtual absl::Status Finish() = 0;
+};
+
+// Reads one stored value by windows, or whole without copying. Not
+// thread-safe; must not outlive its transaction.
+class ValueReader {
+ public:
+  virtual ~ValueReader() = default;
+  virtual uint64_t size() const = 0;
+  // Copies dst.size() bytes at `offset`, verifying the checksum of every
+  // 1 MiB chunk touched. InvalidArgument if the range passes the end.
+  virtual absl::Status Read(uint64_t offset, absl::Span<char> dst) = 0;
+  // The whole value, verified, without a copy where possible (a value stored
+  // outside the node, in a file database: its pages are mapped read-only).
+  // The view stays valid until the transaction ends.
+  virtual absl::StatusOr<absl::string_view> View() = 0;
+};
 
 // One named, ordered map from byte-string keys to byte-string values, seen
 // through a transaction (Transaction::OpenStore). For typed keys and values
@@ -40,6 +70,12 @@ class RawStore {
   // The value of the entry with this key (the first, with duplicates).
   // NotFound if absent.
   virtual absl::StatusOr<std::string> Get(absl::string_view key) = 0;
+
+  // A writer that streams a value of exactly `size` bytes for `key`.
+  virtual absl::StatusOr<std::unique_ptr<ValueWriter>> NewValueWriter(absl::string_view key,
+                                                                      uint64_t size) = 0;
+  // A reader of the value of `key` (the first, with duplicates). NotFound if absent.
+  virtual absl::StatusOr<std::unique_ptr<ValueReader>> NewValueReader(absl::string_view key) = 0;
 
   // A cursor over the entries; see cursor.h.
   virtual std::unique_ptr<Cursor> NewCursor(const CursorOptions& options = {}) = 0;

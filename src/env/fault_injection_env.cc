@@ -205,6 +205,13 @@ class FaultInjectionEnv::FaultyFile final : public File {
 
   const std::string& path() const override { return base_->path(); }
 
+  absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t offset, uint64_t length) override {
+    MutexLock lock(&s_->mu);
+    if (auto st = Alive(); !st.ok()) return st;
+    if (auto st = s_->Injected(Op::kRead, rec_->path); !st.ok()) return st;
+    return base_->Map(offset, length);
+  }
+
  private:
   absl::Status Alive() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->mu) {
     if (s_->powered_off) return PowerOff();

@@ -55,7 +55,26 @@ class MemFile final : public File {
 
   const std::string& path() const override { return path_; }
 
+  // Memory files may grow and move: a "mapping" is a copy.
+  absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t offset, uint64_t length) override {
+    MutexLock lock(&data_->mu);
+    const std::string& b = data_->bytes;
+    if (offset > b.size() || length > b.size() - offset) {
+      return absl::InvalidArgumentError(absl::StrCat(path_, ": mapping past the end of the file"));
+    }
+    return std::unique_ptr<MappedRegion>(new CopiedRegion(b.substr(offset, length)));
+  }
+
  private:
+  class CopiedRegion final : public MappedRegion {
+   public:
+    explicit CopiedRegion(std::string bytes) : bytes_(std::move(bytes)) {}
+    absl::string_view data() const override { return bytes_; }
+
+   private:
+    const std::string bytes_;
+  };
+
   const std::string path_;
   const std::shared_ptr<MemFileData> data_;
 };

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,10 +101,38 @@ class PosixFile final : public File {
 
   const std::string& path() const override { return path_; }
 
+  absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t offset, uint64_t length) override;
+
  private:
   const std::string path_;
   const int fd_;
 };
+
+class PosixMappedRegion final : public MappedRegion {
+ public:
+  PosixMappedRegion(void* base, size_t mapped, absl::string_view data)
+      : base_(base), mapped_(mapped), data_(data) {}
+  ~PosixMappedRegion() override { ::munmap(base_, mapped_); }
+  absl::string_view data() const override { return data_; }
+
+ private:
+  void* const base_;
+  const size_t mapped_;
+  const absl::string_view data_;
+};
+
+absl::StatusOr<std::unique_ptr<MappedRegion>> PosixFile::Map(uint64_t offset, uint64_t length) {
+  static const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (length == 0) {
+    return std::unique_ptr<MappedRegion>(new PosixMappedRegion(nullptr, 0, absl::string_view()));
+  }
+  uint64_t start = offset / kPage * kPage;
+  size_t mapped = static_cast<size_t>(offset - start + length);
+  void* base = ::mmap(nullptr, mapped, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(start));
+  if (base == MAP_FAILED) return PosixError(absl::StrCat("mmap at offset ", offset), path_, errno);
+  absl::string_view data(static_cast<const char*>(base) + (offset - start), length);
+  return std::unique_ptr<MappedRegion>(new PosixMappedRegion(base, mapped, data));
+}
 
 class PosixFileLock final : public FileLock {
  public:

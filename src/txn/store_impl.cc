@@ -2,6 +2,8 @@
 
 #include "txn/store_impl.h"
 
+#include <cstring>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "txn/transaction_impl.h"
@@ -164,7 +166,93 @@ class CursorImpl final : public Cursor {
   mutable std::string value_;
 };
 
+class ValueReaderImpl final : public ValueReader {
+ public:
+  ValueReaderImpl(TransactionImpl* txn, std::string inline_value)
+      : txn_(txn), inline_(std::move(inline_value)), size_(inline_.size()) {}
+  ValueReaderImpl(TransactionImpl* txn, BlobId blob) : txn_(txn), blob_(blob), size_(blob.size) {}
+
+  uint64_t size() const override { return size_; }
+
+  absl::Status Read(uint64_t offset, absl::Span<char> dst) override {
+    if (auto st = txn_->CheckActive(); !st.ok()) return st;
+    if (offset > size_ || dst.size() > size_ - offset) {
+      return absl::InvalidArgumentError(absl::StrCat("range ", offset, "+", dst.size(),
+                                                     " is outside the value of ", size_, " bytes"));
+    }
+    if (blob_.page == 0) {
+      std::memcpy(dst.data(), inline_.data() + offset, dst.size());
+      return absl::OkStatus();
+    }
+    return txn_->db()->blobs().ReadRange(blob_, offset, dst);
+  }
+
+  absl::StatusOr<absl::string_view> View() override {
+    if (auto st = txn_->CheckActive(); !st.ok()) return st;
+    if (blob_.page == 0) {
+      auto copy = std::make_shared<const std::string>(inline_);
+      txn_->Pin(copy);
+      return absl::string_view(*copy);
+    }
+    auto view = txn_->db()->blobs().View(blob_);
+    if (!view.ok()) return view.status();
+    absl::string_view data = (*view)->data();
+    txn_->Pin(*std::move(view));
+    return data;
+  }
+
+ private:
+  TransactionImpl* const txn_;
+  const std::string inline_;
+  const BlobId blob_;
+  const uint64_t size_;
+};
+
 }  // namespace
+
+class ValueWriterImpl final : public ValueWriter {
+ public:
+  ValueWriterImpl(RawStoreImpl* store, std::string key, uint64_t size,
+                  std::unique_ptr<BlobWriter> blob)
+      : store_(store), key_(std::move(key)), size_(size), blob_(std::move(blob)) {}
+
+  absl::Status Append(absl::string_view data) override {
+    if (auto st = store_->CheckUsable(true); !st.ok()) return st;
+    if (finished_ || data.size() > size_ - written_) {
+      return absl::InvalidArgumentError(absl::StrCat("value writer: ", written_ + data.size(),
+                                                     " bytes exceed the declared ", size_));
+    }
+    written_ += data.size();
+    if (blob_ == nullptr) {
+      buffer_.append(data.data(), data.size());
+      return absl::OkStatus();
+    }
+    return blob_->Append(data);
+  }
+
+  absl::Status Finish() override {
+    if (auto st = store_->CheckUsable(true); !st.ok()) return st;
+    if (finished_ || written_ != size_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("value writer: ", written_, " of ", size_, " declared bytes written"));
+    }
+    finished_ = true;
+    if (blob_ == nullptr) return store_->PutStored(key_, std::move(buffer_), ValueKind::kInline);
+    auto id = blob_->Finish();
+    if (!id.ok()) return id.status();
+    store_->txn()->AddValueBlob(*id);
+    return store_->PutStored(key_, EncodeBlobId(*id), ValueKind::kBlob);
+  }
+
+ private:
+  RawStoreImpl* const store_;
+  const std::string key_;
+  const uint64_t size_;
+  const std::unique_ptr<BlobWriter> blob_;  // null: small enough to live in the node
+  std::string buffer_;
+  uint64_t written_ = 0;
+  bool finished_ = false;
+};
 
 RawStoreImpl::RawStoreImpl(TransactionImpl* txn, std::string name, StoreMeta meta,
                            const Comparator* cmp)
@@ -357,6 +445,47 @@ absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   if (auto st = Find(key, &path, &found); !st.ok()) return st;
   if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
   return LoadValue(path.leaf().values[path.pos()], path.leaf().kinds[path.pos()]);
+}
+
+absl::StatusOr<std::unique_ptr<ValueWriter>> RawStoreImpl::NewValueWriter(absl::string_view key,
+                                                                          uint64_t size) {
+  if (auto st = CheckUsable(true); !st.ok()) return st;
+  if (key.size() > kMaxKeySize || size > kMaxValueSize) {
+    return absl::InvalidArgumentError(absl::StrCat("key of ", key.size(), " bytes or value of ",
+                                                   size, " bytes is over the limit"));
+  }
+  std::unique_ptr<BlobWriter> blob;
+  if (size > meta_.max_value_in_node) {
+    auto w = txn_->db()->blobs().NewWriter(size);
+    if (!w.ok()) return w.status();
+    blob = *std::move(w);
+  }
+  return std::unique_ptr<ValueWriter>(
+      new ValueWriterImpl(this, std::string(key), size, std::move(blob)));
+}
+
+absl::Status RawStoreImpl::PutStored(absl::string_view key, std::string stored, ValueKind kind) {
+  txn_->Touch();
+  if (auto st = Write(OpType::kPut, key, stored, kind); !st.ok()) return Failed(st, stored, kind);
+  txn_->Log({OpType::kPut, name_, key, kind, stored});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ValueReader>> RawStoreImpl::NewValueReader(absl::string_view key) {
+  if (auto st = CheckUsable(false); !st.ok()) return st;
+  TreePath path;
+  bool found;
+  if (auto st = Find(key, &path, &found); !st.ok()) return st;
+  if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
+  const std::string& stored = path.leaf().values[path.pos()];
+  if (path.leaf().kinds[path.pos()] == ValueKind::kInline) {
+    return std::unique_ptr<ValueReader>(new ValueReaderImpl(txn_, stored));
+  }
+  BlobId id;
+  if (!DecodeBlobId(stored, &id)) {
+    return absl::DataLossError(absl::StrCat("store ", name_, ": malformed value reference"));
+  }
+  return std::unique_ptr<ValueReader>(new ValueReaderImpl(txn_, id));
 }
 
 std::unique_ptr<Cursor> RawStoreImpl::NewCursor(const CursorOptions& options) {

@@ -25,6 +25,11 @@ class RawStoreImpl final : public RawStore {
   absl::Status Remove(absl::string_view key) override;
   absl::StatusOr<std::string> Get(absl::string_view key) override;
   std::unique_ptr<Cursor> NewCursor(const CursorOptions& options) override;
+  absl::StatusOr<std::unique_ptr<ValueWriter>> NewValueWriter(absl::string_view key,
+                                                              uint64_t size) override;
+  absl::StatusOr<std::unique_ptr<ValueReader>> NewValueReader(absl::string_view key) override;
+  // Stores a finished value (from a ValueWriter): `stored` as StoreValue makes it.
+  absl::Status PutStored(absl::string_view key, std::string stored, ValueKind kind);
   const std::string& name() const override { return name_; }
 
   // Replays a logged operation on this store.
@@ -45,6 +50,7 @@ class RawStoreImpl final : public RawStore {
   absl::Status StoreValue(absl::string_view value, std::string* stored, ValueKind* kind);
   absl::Status Write(OpType type, absl::string_view key, std::string stored, ValueKind kind);
   void DropStored(const Node& leaf, size_t i);
+  friend class ValueWriterImpl;
   // Undoes what a failed write left behind and returns `st`.
   absl::Status Failed(absl::Status st, absl::string_view stored, ValueKind kind);
 

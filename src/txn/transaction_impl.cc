@@ -331,6 +331,7 @@ absl::Status TransactionImpl::Rollback() {
 void TransactionImpl::Finish() {
   if (finished_) return;
   finished_ = true;
+  pins_.clear();  // views end with the transaction
   if (replaying_) return;
   if (mode_ == TxnMode::kReadWrite) {
     db_->EndWrite(snapshot_);

@@ -60,6 +60,8 @@ class TransactionImpl final : public Transaction, public NodeSink {
   void ReleaseUnloggedBlob(BlobId id);
   // Checks the catalog and every store's tree and value blobs.
   absl::Status VerifyAll();
+  // Keeps `object` alive until the transaction ends (zero-copy views).
+  void Pin(std::shared_ptr<const void> object) { pins_.push_back(std::move(object)); }
   // Applies one recovered operation (replay).
   absl::Status ApplyOp(const Op& op);
 
@@ -92,6 +94,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
   std::vector<BlobId> dropped_value_blobs_;
   std::map<std::string, std::unique_ptr<RawStoreImpl>, std::less<>> stores_;
   std::vector<std::unique_ptr<RawStoreImpl>> dropped_stores_;
+  std::vector<std::shared_ptr<const void>> pins_;
 };
 
 }  // namespace sop

@@ -221,6 +221,48 @@ absl::Status DataFile::ReadBlobRange(BlobId id, uint64_t offset, absl::Span<char
   return absl::OkStatus();
 }
 
+namespace {
+class MappedBlob final : public BlobView {
+ public:
+  MappedBlob(std::unique_ptr<MappedRegion> region, uint64_t size)
+      : region_(std::move(region)), size_(size) {}
+  absl::string_view data() const override { return region_->data().substr(0, size_); }
+
+ private:
+  const std::unique_ptr<MappedRegion> region_;
+  const uint64_t size_;
+};
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const BlobView>> DataFile::MapBlob(BlobId id, uint64_t page_limit) {
+  if (auto st = CheckExtent(id, page_limit); !st.ok()) return st;
+  uint64_t body_checksum = 0;
+  if (auto st = ReadBlobHeader(id, &body_checksum); !st.ok()) return st;
+  uint64_t chunks = ChunkCount(id.size);
+  uint64_t content = Offset(id) + kBlobHeaderSize;
+  auto region = file_->Map(content, id.size + 8 * chunks);
+  if (!region.ok()) return region.status();
+  absl::string_view bytes = (*region)->data();
+  if (chunks == 0) {
+    if (Checksum(bytes, id.page) != body_checksum) {
+      return Damaged(id, content, "blob checksum mismatch");
+    }
+  } else {
+    absl::string_view table = bytes.substr(id.size);
+    if (Checksum(table, id.page) != body_checksum) {
+      return Damaged(id, content + id.size, "blob checksum table mismatch");
+    }
+    for (uint64_t i = 0; i < chunks; ++i) {
+      if (Checksum(bytes.substr(i * kChunkSize, std::min(kChunkSize, id.size - i * kChunkSize)),
+                   id.page + i) != DecodeFixed64(table.data() + 8 * i)) {
+        return Damaged(id, content + i * kChunkSize,
+                       absl::StrCat("blob chunk ", i, " checksum mismatch"));
+      }
+    }
+  }
+  return std::shared_ptr<const BlobView>(new MappedBlob(*std::move(region), id.size));
+}
+
 DataFile::Stream::Stream(DataFile* file, BlobId id) : file_(file), id_(id) {
   // XXH3's reset skips deriving the secret when the state's old seed equals
   // the new one, so a state in recycled memory must be zeroed first.

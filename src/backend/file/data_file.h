@@ -69,6 +69,8 @@ class DataFile {
   // damaged id never makes us allocate or read beyond the file.
   absl::StatusOr<std::string> ReadBlob(BlobId id, uint64_t page_limit);
   absl::Status ReadBlobRange(BlobId id, uint64_t offset, absl::Span<char> dst, uint64_t page_limit);
+  // Maps a blob's content (and checksum table) into memory and verifies it.
+  absl::StatusOr<std::shared_ptr<const BlobView>> MapBlob(BlobId id, uint64_t page_limit);
 
   // Streams a blob's content in order; Finish() writes the checksum table
   // and the blob header. Not thread-safe; not synced.

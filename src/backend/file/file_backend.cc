@@ -199,6 +199,10 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     return data_->ReadBlobRange(id, offset, dst, end_pages_.load(std::memory_order_acquire));
   }
 
+  absl::StatusOr<std::shared_ptr<const BlobView>> View(BlobId id) override {
+    return data_->MapBlob(id, end_pages_.load(std::memory_order_acquire));
+  }
+
   absl::StatusOr<std::string> GetMeta(absl::string_view name) override {
     MutexLock lock(&mu_);
     auto it = meta_.find(name);

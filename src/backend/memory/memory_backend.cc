@@ -28,6 +28,15 @@ class MemoryBlobWriter final : public BlobWriter {
   bool finished_ = false;
 };
 
+class CopyView final : public BlobView {
+ public:
+  explicit CopyView(std::string bytes) : bytes_(std::move(bytes)) {}
+  absl::string_view data() const override { return bytes_; }
+
+ private:
+  const std::string bytes_;
+};
+
 class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
  public:
   BlobStore& blobs() override { return *this; }
@@ -83,6 +92,12 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     }
     it->second.copy(dst.data(), dst.size(), offset);
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::shared_ptr<const BlobView>> View(BlobId id) override {
+    auto bytes = Read(id);
+    if (!bytes.ok()) return bytes.status();
+    return std::shared_ptr<const BlobView>(new CopyView(*std::move(bytes)));
   }
 
   absl::StatusOr<std::string> GetMeta(absl::string_view name) override {
