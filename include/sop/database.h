@@ -13,6 +13,16 @@
 
 namespace sop {
 
+// A snapshot of a database's counters, for monitoring and tools.
+struct DatabaseStats {
+  uint64_t cache_bytes = 0;        // decoded clean nodes held by the node cache
+  uint64_t cache_capacity = 0;     // Options::cache_bytes
+  uint64_t dirty_bytes = 0;        // nodes changed since the last checkpoint
+  uint64_t registry_nodes = 0;     // logical node ids known to the registry
+  uint64_t committed_version = 0;  // commits since open (the newest snapshot)
+  uint64_t live_snapshots = 0;     // transactions holding a snapshot now
+};
+
 // A database: named stores (B-trees with copy-on-write nodes) in one data
 // file with its write-ahead log. Commits are logged (one small record, one
 // fdatasync); checkpoints write the changed nodes and the node registry as
@@ -46,6 +56,9 @@ class Database {
   // depth, fill). DataLoss naming the store and node on the first damage.
   // Does not block writers.
   virtual absl::Status Verify() = 0;
+
+  // Current counters. Thread-safe and cheap.
+  virtual DatabaseStats Stats() = 0;
 
   // Writes every change made since the last checkpoint into the data file
   // and shortens the log. Runs on its own when the log or the changed nodes

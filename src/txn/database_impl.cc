@@ -184,6 +184,18 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   return absl::OkStatus();
 }
 
+DatabaseStats DatabaseImpl::Stats() {
+  DatabaseStats s;
+  s.cache_bytes = cache_.usage();
+  s.cache_capacity = cache_.capacity();
+  s.dirty_bytes = dirty_bytes_.load(std::memory_order_relaxed);
+  s.registry_nodes = registry_.size();
+  s.committed_version = committed_.load(std::memory_order_acquire);
+  MutexLock lock(&snap_mu_);
+  s.live_snapshots = live_snapshots_.size();
+  return s;
+}
+
 absl::Status DatabaseImpl::Verify() {
   auto txn = Begin(TxnMode::kReadOnly);
   if (!txn.ok()) return txn.status();

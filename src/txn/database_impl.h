@@ -41,6 +41,7 @@ class DatabaseImpl final : public Database {
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode) override;
   absl::Status Checkpoint() override;
   absl::Status Verify() override;
+  DatabaseStats Stats() override;
 
   // --- For transactions. ---
   // The version of node `id` a reader at `snapshot` sees.
@@ -55,10 +56,6 @@ class DatabaseImpl final : public Database {
   BlobStore& blobs() { return backend_->blobs(); }
   // The comparator named `name` (bytewise or one of Options::comparators).
   const Comparator* FindComparator(absl::string_view name) const;
-
-  // --- For tests and tools. ---
-  NodeCache& cache() { return cache_; }
-  uint64_t dirty_bytes() const { return dirty_bytes_; }
 
  private:
   DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options);
@@ -89,11 +86,11 @@ class DatabaseImpl final : public Database {
   // Guarded by the writer slot.
   uint64_t next_id_ = kCatalogRoot + 1;
   uint64_t next_dup_ = 0;
-  uint64_t last_lsn_ = 0;               // newest commit-log record applied
-  uint64_t log_bytes_ = 0;              // commit-log bytes since the last checkpoint
-  uint64_t dirty_bytes_ = 0;            // node bytes published since the last checkpoint
-  std::map<uint64_t, BlobId> durable_;  // node id -> blob, as of the last checkpoint
-  CheckpointRoot root_;                 // as of the last checkpoint
+  uint64_t last_lsn_ = 0;                 // newest commit-log record applied
+  uint64_t log_bytes_ = 0;                // commit-log bytes since the last checkpoint
+  std::atomic<uint64_t> dirty_bytes_{0};  // node bytes published since the last checkpoint
+  std::map<uint64_t, BlobId> durable_;    // node id -> blob, as of the last checkpoint
+  CheckpointRoot root_;                   // as of the last checkpoint
   BlobId root_blob_;
   // Blobs superseded at a commit version, freed once no snapshot that old lives.
   std::vector<std::pair<uint64_t, BlobId>> pending_frees_;
