@@ -1,17 +1,12 @@
 // Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
 //
-// The demo the README runs: creates a database in a folder, stores blobs and
-// metadata in atomic batches, streams a large blob, reads everything back,
-// reopens, and checks it all again. At this stage of the project it drives
-// the storage backend directly; it grows into the quickstart as the B-tree
-// and transactions land.
+// The quickstart the README runs: opens (or creates) a database in a folder,
+// writes in a transaction, reads back through a snapshot and a cursor,
+// streams a large value, reopens, and checks it all again.
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "fmt/core.h"
 #include "sop/sop.h"
 
@@ -22,8 +17,6 @@ int Fail(const absl::Status& st) {
   return 1;
 }
 
-std::string Greeting(int i) { return fmt::format("hello, blob number {}", i); }
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -31,92 +24,74 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   std::string path = dir + "/demo.sop";
   bool existed = std::filesystem::exists(path);
+  constexpr uint64_t kModelBytes = 64 << 20;
 
-  std::vector<sop::BlobId> ids;
   {
-    auto backend = sop::OpenFileBackend(path);
-    if (!backend.ok()) return Fail(backend.status());
-    sop::BlobStore& blobs = (*backend)->blobs();
+    auto db = sop::Database::Open(path);
+    if (!db.ok()) return Fail(db.status());
     fmt::print("opened {} ({})\n", path, existed ? "existing" : "new");
 
-    // One atomic batch: three small blobs, a streamed big one, a metadata
-    // record naming them, and the deletion of the previous run's blobs.
-    sop::WriteBatch batch;
-    if (auto previous = blobs.GetMeta("demo.listing"); previous.ok()) {
-      int dropped = 0;
-      for (absl::string_view item : absl::StrSplit(*previous, ' ', absl::SkipEmpty())) {
-        std::pair<std::string, std::string> parts = absl::StrSplit(item, ':');
-        sop::BlobId id;
-        if (!absl::SimpleAtoi(parts.first, &id.page) || !absl::SimpleAtoi(parts.second, &id.size)) {
-          return Fail(absl::DataLossError("demo.listing is malformed"));
-        }
-        batch.Delete(id);
-        ++dropped;
+    // 1. A read-write transaction over two stores; durable when Commit returns.
+    auto txn = (*db)->Begin(sop::TxnMode::kReadWrite);
+    if (!txn.ok()) return Fail(txn.status());
+    auto people = (*txn)->OpenStore("people");
+    if (!people.ok()) return Fail(people.status());
+    for (const char* name : {"ada", "grace", "barbara", "edsger", "donald"}) {
+      if (auto st = (*people)->Put(name, fmt::format("{} was here", name)); !st.ok()) {
+        return Fail(st);
       }
-      fmt::print("found the previous run's {} blobs; this batch deletes them\n", dropped);
     }
-    std::string listing;
-    for (int i = 0; i < 3; ++i) {
-      std::string value = Greeting(i);
-      auto id = blobs.Reserve(value.size());
-      if (!id.ok()) return Fail(id.status());
-      batch.Put(*id, value);
-      ids.push_back(*id);
-      listing += fmt::format("{}:{} ", id->page, id->size);
-    }
-    // A 16 MiB blob streamed straight to its place in the data file.
-    constexpr uint64_t kBig = 16 << 20;
-    auto writer = blobs.NewWriter(kBig);
+    // A typed store with a composite key: (city, year) -> population.
+    sop::Store<std::tuple<std::string, int32_t>, int64_t> census(**txn, "census");
+    if (!census.ok()) return Fail(census.status());
+    (void)census.Put({"paris", 1900}, 2714000);
+    (void)census.Put({"paris", 2020}, 2148000);
+    (void)census.Put({"lyon", 2020}, 522000);
+
+    // 2. A 64 MiB "model file", streamed in by 1 MiB chunks: never in memory whole.
+    auto models = (*txn)->OpenStore("models");
+    if (!models.ok()) return Fail(models.status());
+    auto writer = (*models)->NewValueWriter("weights.bin", kModelBytes);
     if (!writer.ok()) return Fail(writer.status());
     std::string chunk(1 << 20, '\0');
-    for (uint64_t i = 0; i < kBig / chunk.size(); ++i) {
+    for (uint64_t i = 0; i < kModelBytes / chunk.size(); ++i) {
       std::fill(chunk.begin(), chunk.end(), static_cast<char>('a' + i % 26));
       if (auto st = (*writer)->Append(chunk); !st.ok()) return Fail(st);
     }
-    auto big = (*writer)->Finish();
-    if (!big.ok()) return Fail(big.status());
-    batch.PutWritten(*big);
-    ids.push_back(*big);
-    listing += fmt::format("{}:{} ", big->page, big->size);
-    batch.SetMeta("demo.listing", listing);
-    if (auto st = blobs.Apply(batch); !st.ok()) return Fail(st);
-    fmt::print("wrote 3 small blobs and a {} MiB blob in one durable batch\n", kBig >> 20);
+    if (auto st = (*writer)->Finish(); !st.ok()) return Fail(st);
+    if (auto st = (*txn)->Commit(); !st.ok()) return Fail(st);
+    fmt::print("committed 5 people, 3 census rows and a {} MiB model in one transaction\n",
+               kModelBytes >> 20);
 
-    // The commit log: durable, ordered records.
-    auto seq = (*backend)->log()->Append("demo ran");
-    if (!seq.ok()) return Fail(seq.status());
-    fmt::print("appended log record #{}\n", *seq);
-
-    for (int i = 0; i < 3; ++i) {
-      auto got = blobs.Read(ids[i]);
-      if (!got.ok()) return Fail(got.status());
-      fmt::print("  read back: \"{}\"\n", *got);
+    // 3. A snapshot reader and a cursor.
+    auto snap = (*db)->Begin(sop::TxnMode::kReadOnly);
+    if (!snap.ok()) return Fail(snap.status());
+    auto ro = (*snap)->OpenStore("people");
+    if (!ro.ok()) return Fail(ro.status());
+    auto cursor = (*ro)->NewCursor();
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+      fmt::print("  {:8} -> {}\n", std::string(cursor->key()), std::string(cursor->value()));
     }
   }  // closing checkpoints: the next open has nothing to replay
 
-  auto backend = sop::OpenFileBackend(path);
-  if (!backend.ok()) return Fail(backend.status());
-  sop::BlobStore& blobs = (*backend)->blobs();
-  auto listing = blobs.GetMeta("demo.listing");
-  if (!listing.ok()) return Fail(listing.status());
-  fmt::print("reopened; metadata demo.listing = \"{}\"\n", *listing);
-  for (int i = 0; i < 3; ++i) {
-    auto got = blobs.Read(ids[i]);
-    if (!got.ok()) return Fail(got.status());
-    if (*got != Greeting(i)) return Fail(absl::DataLossError("blob differs after reopen"));
-  }
-  std::string window(8, '\0');
-  if (auto st = blobs.ReadRange(ids[3], (5 << 20) + 3, absl::MakeSpan(window)); !st.ok()) {
-    return Fail(st);
-  }
-  fmt::print("after reopen: all blobs verified; bytes at 5 MiB of the big blob: \"{}\"\n", window);
-  int records = 0;
-  auto st = (*backend)->log()->Replay(0, [&](const sop::LogRecord&) {
-    ++records;
-    return absl::OkStatus();
-  });
-  if (!st.ok()) return Fail(st);
-  fmt::print("the log holds {} record(s) from this and earlier runs\n", records);
+  auto db = sop::Database::Open(path);
+  if (!db.ok()) return Fail(db.status());
+  auto txn = (*db)->Begin(sop::TxnMode::kReadOnly);
+  if (!txn.ok()) return Fail(txn.status());
+  sop::Store<std::tuple<std::string, int32_t>, int64_t> census(**txn, "census");
+  auto paris = census.Get({"paris", 2020});
+  if (!paris.ok()) return Fail(paris.status());
+  fmt::print("reopened; paris in 2020: {}\n", *paris);
+  auto models = (*txn)->OpenStore("models");
+  if (!models.ok()) return Fail(models.status());
+  auto reader = (*models)->NewValueReader("weights.bin");
+  if (!reader.ok()) return Fail(reader.status());
+  auto view = (*reader)->View();  // mapped, verified, no copy
+  if (!view.ok()) return Fail(view.status());
+  fmt::print("model: {} bytes; byte at 5 MiB is '{}' (read through a zero-copy view)\n",
+             view->size(), (*view)[5 << 20]);
+  if (auto st = (*db)->Verify(); !st.ok()) return Fail(st);
+  fmt::print("verified every checksum and B-tree invariant\n");
   fmt::print("files: {} ({} bytes), {}-wal ({} bytes)\n", path, std::filesystem::file_size(path),
              path, std::filesystem::file_size(path + "-wal"));
   return 0;
