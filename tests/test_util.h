@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "absl/status/status.h"
@@ -45,6 +47,16 @@ inline std::string Pattern(uint64_t seed, size_t size) {
     s[i] = static_cast<char>(x);
   }
   return s;
+}
+
+// A whole file's bytes, read and written behind the library's back (to damage it).
+inline std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+inline void WriteFileBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 inline absl::Status ToStatus(const absl::Status& s) { return s; }

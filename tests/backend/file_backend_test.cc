@@ -20,14 +20,8 @@ namespace {
 using testing::Pattern;
 using testing::TempDir;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using testing::ReadFileBytes;
+using testing::WriteFileBytes;
 
 class FileBackendTest : public ::testing::Test {
  protected:
@@ -116,7 +110,7 @@ TEST_F(FileBackendTest, SecondProcessGetsFailedPreconditionNamingTheHolder) {
 }
 
 TEST_F(FileBackendTest, NotASopFileIsFailedPrecondition) {
-  WriteFile(path_, std::string(8192, 'z'));
+  WriteFileBytes(path_, std::string(8192, 'z'));
   auto b = Open();
   EXPECT_TRUE(absl::IsFailedPrecondition(b.status())) << b.status();
   std::filesystem::create_directory(dir_.File("adir"));
@@ -131,10 +125,10 @@ TEST_F(FileBackendTest, FlippedByteInADataPageIsDataLossNamingFileAndOffset) {
     SOP_ASSERT_OK(b);
     id = Put(**b, Pattern(1, 10000));
   }
-  std::string raw = ReadFile(path_);
+  std::string raw = ReadFileBytes(path_);
   uint64_t offset = id.page * 4096 + 32 + 5000;
   raw[offset] ^= 0x01;
-  WriteFile(path_, raw);
+  WriteFileBytes(path_, raw);
   auto b = Open();
   SOP_ASSERT_OK(b);
   auto got = (*b)->blobs().Read(id);
@@ -158,8 +152,8 @@ TEST_F(FileBackendTest, TornWalTailIsCutOffAndEarlierBatchesSurvive) {
   }
   SOP_ASSERT_OK(fenv.SimulatePowerLoss({.seed = 3, .keep_some = false}));
   // Tear the last record: cut the WAL in the middle of it.
-  std::string wal = ReadFile(path_ + "-wal");
-  WriteFile(path_ + "-wal", wal.substr(0, wal.size() - 1500));
+  std::string wal = ReadFileBytes(path_ + "-wal");
+  WriteFileBytes(path_ + "-wal", wal.substr(0, wal.size() - 1500));
   auto b = Open();
   SOP_ASSERT_OK(b);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(*(*b)->blobs().Read(ids[i]), Pattern(i, 3000));
@@ -182,9 +176,9 @@ TEST_F(FileBackendTest, FlippedByteInsideTheWalBeforeTheTailIsDataLoss) {
     fenv.CrashAfter(0);
   }
   SOP_ASSERT_OK(fenv.SimulatePowerLoss({.seed = 3, .keep_some = false}));
-  std::string wal = ReadFile(path_ + "-wal");
+  std::string wal = ReadFileBytes(path_ + "-wal");
   wal[200] ^= 0x40;  // inside the first record
-  WriteFile(path_ + "-wal", wal);
+  WriteFileBytes(path_ + "-wal", wal);
   auto b = Open();
   ASSERT_TRUE(absl::IsDataLoss(b.status())) << b.status();
   EXPECT_NE(b.status().message().find(path_ + "-wal: offset 64"), std::string::npos) << b.status();
@@ -376,13 +370,13 @@ TEST_F(FileBackendTest, DamagedNewestHeaderWithRewrittenWalIsDataLoss) {
     SOP_ASSERT_OK((*b)->blobs().Checkpoint());
     Put(**b, "two", "two");
   }  // close checkpoints again: the newest header is in one slot, the older in the other
-  std::string raw = ReadFile(path_);
+  std::string raw = ReadFileBytes(path_);
   // Find the newest slot: damage each in turn and see which one matters.
   bool saw_data_loss = false, saw_ok = false;
   for (int slot = 0; slot < 2; ++slot) {
     std::string damaged = raw;
     damaged[slot * 512 + 20] ^= 0x08;
-    WriteFile(path_, damaged);
+    WriteFileBytes(path_, damaged);
     auto b = Open();
     if (b.ok()) {
       saw_ok = true;  // the older slot was damaged: the newest still opens everything
@@ -392,7 +386,7 @@ TEST_F(FileBackendTest, DamagedNewestHeaderWithRewrittenWalIsDataLoss) {
       EXPECT_TRUE(absl::IsDataLoss(b.status())) << b.status();
     }
     b = absl::UnknownError("closed");
-    WriteFile(path_, raw);
+    WriteFileBytes(path_, raw);
   }
   EXPECT_TRUE(saw_ok);
   EXPECT_TRUE(saw_data_loss);
@@ -400,10 +394,10 @@ TEST_F(FileBackendTest, DamagedNewestHeaderWithRewrittenWalIsDataLoss) {
 
 TEST_F(FileBackendTest, BothHeadersDamagedIsDataLoss) {
   { SOP_ASSERT_OK(Open()); }
-  std::string raw = ReadFile(path_);
+  std::string raw = ReadFileBytes(path_);
   raw[20] ^= 1;
   raw[512 + 20] ^= 1;
-  WriteFile(path_, raw);
+  WriteFileBytes(path_, raw);
   auto b = Open();
   EXPECT_TRUE(absl::IsDataLoss(b.status())) << b.status();
 }

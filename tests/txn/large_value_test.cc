@@ -4,9 +4,6 @@
 // and through the zero-copy view, across a reopen. Content is generated per
 // chunk, so no test step holds a whole large value in memory.
 
-#include <filesystem>
-#include <fstream>
-
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sop/sop.h"
@@ -110,19 +107,12 @@ TEST_F(LargeValueTest, ADamagedValueIsDataLossNotGarbage) {
   db_.reset();
   // Flip a byte in the middle of the value's second chunk: find it by content.
   std::string path = dir_.File("db");
-  std::string raw;
-  {
-    std::ifstream in(path, std::ios::binary);
-    raw.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string raw = testing::ReadFileBytes(path);
   std::string needle = Pattern(3, 3 * kChunk).substr(kChunk + 1000, 64);
   size_t at = raw.find(needle);
   ASSERT_NE(at, std::string::npos);
   raw[at] ^= 0x10;
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(raw.data(), static_cast<std::streamsize>(raw.size()));
-  }
+  testing::WriteFileBytes(path, raw);
   Open();
   auto t = db_->Begin(TxnMode::kReadOnly);
   auto s = (*t)->OpenStore("s");
@@ -150,18 +140,11 @@ TEST_F(LargeValueTest, ADamagedNodeIsDataLossNotACrash) {
   }
   db_.reset();
   std::string path = dir_.File("db");
-  std::string raw;
-  {
-    std::ifstream in(path, std::ios::binary);
-    raw.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string raw = testing::ReadFileBytes(path);
   size_t at = raw.find("key-102500");
   ASSERT_NE(at, std::string::npos);
   raw[at + 3] ^= 0x01;
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(raw.data(), static_cast<std::streamsize>(raw.size()));
-  }
+  testing::WriteFileBytes(path, raw);
   Open();
   auto t = db_->Begin(TxnMode::kReadOnly);
   auto s = (*t)->OpenStore("s");
