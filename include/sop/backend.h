@@ -172,6 +172,18 @@ class CommitLog {
   // order of sequence numbers is the order in the log.
   virtual absl::StatusOr<uint64_t> Append(absl::string_view payload) = 0;
 
+  // Append in two steps, for callers that fix the order of records under a
+  // lock of their own but wait for durability outside it (so that their
+  // commits can share syncs). Enqueue places the record (records are logged
+  // in Enqueue order) and returns a ticket; Await(ticket), which every ticket
+  // needs exactly once, returns the record's sequence number once durable.
+  // After a record fails to be logged, every later one fails too until
+  // Resume(): nothing reaches the log after a record that did not, so a
+  // record built on a failed one can never be replayed.
+  virtual absl::StatusOr<uint64_t> Enqueue(std::string payload) = 0;
+  virtual absl::StatusOr<uint64_t> Await(uint64_t ticket) = 0;
+  virtual void Resume() = 0;
+
   // Calls fn for every durable record with seq > `after`, in order. Stops at
   // and returns the first error fn returns.
   virtual absl::Status Replay(uint64_t after,

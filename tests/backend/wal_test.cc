@@ -150,6 +150,27 @@ TEST_F(WalTest, FailedSyncMakesEveryLaterAppendFail) {
   EXPECT_NE(later.status().message().find("read-only"), std::string::npos) << later.status();
 }
 
+TEST_F(WalTest, AfterAFailedWriteNothingIsLoggedUntilResume) {
+  FaultInjectionEnv fenv(env_.get());
+  auto wal = Wal::Create(&fenv, path_, 0);
+  SOP_ASSERT_OK(wal);
+  fenv.InjectFault(FaultInjectionEnv::Op::kWrite, absl::ResourceExhaustedError("ENOSPC"));
+  uint64_t a = (*wal)->Enqueue(WalRecordType::kLog, "a");
+  uint64_t b = (*wal)->Enqueue(WalRecordType::kLog, "b, built on a");
+  EXPECT_TRUE(absl::IsResourceExhausted((*wal)->Await(a).status()));
+  EXPECT_FALSE((*wal)->Await(b).ok());  // b was enqueued behind a: refused too
+  EXPECT_FALSE((*wal)->Append(WalRecordType::kLog, "c").ok());
+  (*wal)->Resume();
+  auto d = (*wal)->Append(WalRecordType::kLog, "d");
+  SOP_ASSERT_OK(d);
+  std::vector<WalRecord> records;
+  wal->reset();
+  auto again = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(again);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].payload, "d");
+}
+
 TEST_F(WalTest, RewriteKeepsSelectedRecordsAndSeqsContinue) {
   Fill(6);
   std::vector<WalRecord> records;

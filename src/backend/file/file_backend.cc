@@ -214,7 +214,11 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     MutexLock batch_lock(&batch_mu_);
     if (auto st = WriteBlobs(batch); !st.ok()) return st;
     auto seq = wal_->Append(WalRecordType::kBatch, EncodeBatch(batch, InlineBytes(batch)));
-    if (!seq.ok()) return seq.status();
+    if (!seq.ok()) {
+      // A batch is self-contained: nothing queued after it depends on it.
+      wal_->Resume();
+      return seq.status();
+    }
     {
       MutexLock lock(&mu_);
       ApplyEffects(LoggedFrom(batch));
@@ -266,6 +270,13 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     if (auto st = Health(); !st.ok()) return st;
     return wal_->Append(WalRecordType::kLog, std::string(payload));
   }
+
+  absl::StatusOr<uint64_t> Enqueue(std::string payload) override {
+    if (auto st = Health(); !st.ok()) return st;
+    return wal_->Enqueue(WalRecordType::kLog, std::move(payload));
+  }
+  absl::StatusOr<uint64_t> Await(uint64_t ticket) override { return wal_->Await(ticket); }
+  void Resume() override { wal_->Resume(); }
 
   absl::Status Replay(uint64_t after,
                       const std::function<absl::Status(const LogRecord&)>& fn) override {

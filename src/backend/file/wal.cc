@@ -110,6 +110,8 @@ Wal::Wal(Env* env, std::string path, std::unique_ptr<File> file, uint64_t base_s
       last_seq_(last_seq),
       next_seq_(last_seq + 1) {}
 
+Wal::~Wal() = default;
+
 absl::StatusOr<std::unique_ptr<Wal>> Wal::Create(Env* env, const std::string& path,
                                                  uint64_t base_seq) {
   auto file = env->OpenFile(path, OpenMode::kCreateIfMissing);
@@ -189,19 +191,40 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(Env* env, const std::string& path
 }
 
 absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
-  Writer w;
-  w.type = type;
-  w.payload = std::move(payload);
-  MutexLock lock(&mu_);
-  if (!health_.ok()) return health_;
-  queue_.push_back(&w);
-  while (!w.done && (leader_active_ || queue_.front() != &w)) w.cv.Wait(&mu_);
-  if (w.done) {
-    if (!w.status.ok()) return w.status;
-    return w.seq;
-  }
+  return Await(Enqueue(type, std::move(payload)));
+}
 
-  // This thread leads: it writes and syncs everything queued so far.
+uint64_t Wal::Enqueue(WalRecordType type, std::string payload) {
+  auto w = std::make_unique<Writer>();
+  w->type = type;
+  w->payload = std::move(payload);
+  MutexLock lock(&mu_);
+  uint64_t ticket = ++last_ticket_;
+  if (!health_.ok()) {
+    w->status = health_;
+    w->done = true;
+  } else {
+    queue_.push_back(w.get());
+  }
+  writers_.emplace(ticket, std::move(w));
+  return ticket;
+}
+
+absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
+  MutexLock lock(&mu_);
+  auto it = writers_.find(ticket);
+  if (it == writers_.end()) return absl::InvalidArgumentError("no such log ticket");
+  std::unique_ptr<Writer> owned = std::move(it->second);
+  writers_.erase(it);
+  Writer& w = *owned;
+  while (!w.done && (leader_active_ || queue_.front() != &w)) w.cv.Wait(&mu_);
+  if (!w.done) Lead();
+  if (!w.status.ok()) return w.status;
+  return w.seq;
+}
+
+void Wal::Lead() {
+  // This thread writes and syncs everything queued so far, in queue order.
   leader_active_ = true;
   constexpr size_t kMaxGroupBytes = 8 << 20;
   std::vector<Writer*> group;
@@ -214,7 +237,9 @@ absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
     group.push_back(m);
   }
   File* file = file_.get();
-  absl::Status status = health_;
+  // After a failed group nothing is written until Resume(): a later record
+  // may have been built on one that never reached the log.
+  absl::Status status = !health_.ok() ? health_ : blocked_;
   if (status.ok()) {
     mu_.Unlock();
     status = file->WriteAt(offset, buf);
@@ -231,19 +256,24 @@ absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
       health_ = absl::Status(
           status.code(),
           absl::StrCat(status.message(), " (the log is read-only until the database is reopened)"));
+    } else {
+      blocked_ = status;
     }
   }
   for (Writer* m : group) {
     queue_.pop_front();
     m->status = status;
     m->done = true;
-    if (m != &w) m->cv.Signal();
+    m->cv.Signal();
   }
   leader_active_ = false;
   if (!queue_.empty()) queue_.front()->cv.Signal();
   idle_.SignalAll();
-  if (!status.ok()) return status;
-  return w.seq;
+}
+
+void Wal::Resume() {
+  MutexLock lock(&mu_);
+  blocked_ = absl::OkStatus();
 }
 
 absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep) {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,10 +65,20 @@ class Wal {
   static absl::StatusOr<std::unique_ptr<Wal>> Open(Env* env, const std::string& path,
                                                    std::vector<WalRecord>* records);
 
+  ~Wal();
+
   // Appends one record and waits until it is durable. Concurrent callers are
   // written and synced together. Returns the record's sequence number. A
   // failed sync makes every later Append fail with the same error.
   absl::StatusOr<uint64_t> Append(WalRecordType type, std::string payload);
+  // Append in two steps: Enqueue fixes the record's place in the log (the
+  // order of Enqueue calls) without waiting; Await(ticket) waits until it is
+  // durable and returns its sequence number. Every ticket must be awaited.
+  // After a record fails to be written, every later one fails too until
+  // Resume(), so nothing reaches the log after a record that did not.
+  uint64_t Enqueue(WalRecordType type, std::string payload);
+  absl::StatusOr<uint64_t> Await(uint64_t ticket);
+  void Resume();
 
   // Replaces the log by a new file holding the records `keep` selects, with
   // base_seq `base_seq`: written to `path`.tmp, synced, renamed over the log,
@@ -89,6 +100,7 @@ class Wal {
   static absl::Status Parse(const std::string& path, const std::string& content, uint64_t* base_seq,
                             uint64_t* salt, uint64_t* end, std::vector<WalRecord>* records);
   static absl::StatusOr<std::string> ReadAll(File& file);
+  void Lead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Env* const env_;
   const std::string path_;
@@ -100,6 +112,9 @@ class Wal {
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_);  // last durable seq
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);  // next seq to hand out
   absl::Status health_ ABSL_GUARDED_BY(mu_);
+  absl::Status blocked_ ABSL_GUARDED_BY(mu_);  // a write failed: refuse until Resume()
+  uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::unique_ptr<Writer>> writers_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
   CondVar idle_;  // signalled when a leader finishes (Rewrite waits for it)

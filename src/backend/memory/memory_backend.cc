@@ -168,6 +168,10 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     return last_seq_;
   }
 
+  absl::StatusOr<uint64_t> Enqueue(std::string payload) override { return Append(payload); }
+  absl::StatusOr<uint64_t> Await(uint64_t ticket) override { return ticket; }
+  void Resume() override {}
+
   absl::Status Replay(uint64_t after,
                       const std::function<absl::Status(const LogRecord&)>& fn) override {
     std::vector<LogRecord> copy;
