@@ -3,6 +3,7 @@
 #ifndef SOP_DATABASE_H_
 #define SOP_DATABASE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,8 +30,12 @@ struct DatabaseStats {
 // one atomic batch and shorten the log. See docs/architecture.md.
 //
 // Thread-safety: a Database may be used from many threads. Any number of
-// read-only transactions run at once and never wait; read-write
-// transactions run one at a time (Begin waits for the running one).
+// read-only transactions run at once and never wait. Read-write
+// transactions run at once too, optimistically: each works on its snapshot,
+// and at Commit it is checked against everything committed since (keys, not
+// nodes: two transactions writing different keys of one leaf both commit);
+// a real conflict gives Aborted, and Update() retries for you. Concurrent
+// commits share one log sync (group commit).
 class Database {
  public:
   // Opens or creates the database at `path` (files `path`, `path`-wal,
@@ -47,9 +52,19 @@ class Database {
   // transaction must have ended.
   virtual ~Database() = default;
 
-  // Starts a transaction. A read-write Begin waits while another read-write
-  // transaction runs.
-  virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode) = 0;
+  // Starts a transaction; never waits.
+  virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode,
+                                                             const TxnOptions& options = {}) = 0;
+
+  // Runs `fn` in a read-write transaction and commits it. When the commit
+  // loses a conflict (Aborted) the whole of `fn` runs again in a fresh
+  // transaction, after a jittered, growing pause, up to max_attempts times;
+  // then Aborted is returned. Any other error from `fn` or Commit rolls back
+  // and is returned as is. `fn` must have no effects outside the transaction.
+  absl::Status Update(const std::function<absl::Status(Transaction&)>& fn,
+                      const RetryOptions& retry = {});
+  // Runs `fn` in a read-only transaction.
+  absl::Status View(const std::function<absl::Status(Transaction&)>& fn);
 
   // Reads every node and every out-of-node value of every store as of now,
   // verifying every checksum and every B-tree invariant (order, separators,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "sop/env.h"
 
 namespace spdlog {
@@ -53,6 +54,25 @@ struct StoreOptions {
 enum class TxnMode {
   kReadOnly,   // a snapshot: never blocks, never blocked, never aborts
   kReadWrite,  // one at a time in this version: a second writer waits
+};
+
+struct TxnOptions {
+  // Snapshot isolation (false): a transaction conflicts only with writes to
+  // the keys it writes. Serializable (true): also with writes to the keys it
+  // read and into the ranges its cursors scanned since its snapshot, which
+  // refuses write skew (docs/guarantees.md). Read-write transactions only.
+  bool serializable = false;
+  // Past this much time since Begin, every call fails with DeadlineExceeded
+  // and the transaction holds nothing.
+  absl::Duration timeout = absl::InfiniteDuration();
+};
+
+// How Database::Update retries a transaction that lost a conflict.
+struct RetryOptions {
+  int max_attempts = 10;
+  absl::Duration initial_backoff = absl::Microseconds(100);  // doubles, jittered
+  absl::Duration max_backoff = absl::Milliseconds(50);
+  TxnOptions txn;
 };
 
 struct Options {

@@ -37,6 +37,16 @@ void Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, N
   }
 }
 
+void Registry::Unpublish(uint64_t version, const std::vector<uint64_t>& ids) {
+  std::unique_lock lock(mu_);
+  for (uint64_t id : ids) {
+    auto it = map_.find(id);
+    if (it == map_.end()) continue;
+    std::erase_if(it->second, [&](const NodeVersion& v) { return v.version == version; });
+    if (it->second.empty()) map_.erase(it);
+  }
+}
+
 void Registry::Load(uint64_t id, BlobId blob) {
   std::unique_lock lock(mu_);
   map_[id] = {NodeVersion{0, blob, nullptr, false}};

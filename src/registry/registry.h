@@ -43,6 +43,10 @@ class Registry {
   void Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
                const std::vector<uint64_t>& deleted);
 
+  // Takes back what Publish(version, ...) installed for `ids` (a commit
+  // that never reached the log).
+  void Unpublish(uint64_t version, const std::vector<uint64_t>& ids);
+
   // At open: `id` is stored in `blob` (version 0).
   void Load(uint64_t id, BlobId blob);
 

@@ -18,8 +18,10 @@
 
 #include <algorithm>
 
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
 #include "txn/transaction_impl.h"
 
@@ -73,9 +75,11 @@ absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr
     return absl::InvalidArgumentError("the database needs a backend with a commit log");
   }
   std::unique_ptr<DatabaseImpl> db(new DatabaseImpl(std::move(backend), options));
-  db->AcquireWriter();
-  absl::Status st = db->Recover();
-  db->ReleaseWriter();
+  absl::Status st;
+  {
+    MutexLock lock(&db->commit_mu_);
+    st = db->Recover();
+  }
   if (!st.ok()) {
     db->opened_ = false;
     return st;
@@ -85,11 +89,11 @@ absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr
 
 DatabaseImpl::~DatabaseImpl() {
   if (!opened_) return;
-  AcquireWriter();
+  MutexLock lock(&commit_mu_);
+  DrainLocked();
   if (auto st = CheckpointLocked(); !st.ok()) {
     logger_->warn("checkpoint on close failed: {}", st.ToString());
   }
-  ReleaseWriter();
 }
 
 const Comparator* DatabaseImpl::FindComparator(absl::string_view name) const {
@@ -97,19 +101,14 @@ const Comparator* DatabaseImpl::FindComparator(absl::string_view name) const {
   for (const Comparator* c : options_.comparators) {
     if (c != nullptr && name == c->Name()) return c;
   }
-  return nullptr;
+  MutexLock lock(const_cast<Mutex*>(&comparators_mu_));
+  auto it = comparators_.find(name);
+  return it == comparators_.end() ? nullptr : it->second;
 }
 
-void DatabaseImpl::AcquireWriter() {
-  MutexLock lock(&writer_mu_);
-  while (writer_active_) writer_cv_.Wait(&writer_mu_);
-  writer_active_ = true;
-}
-
-void DatabaseImpl::ReleaseWriter() {
-  MutexLock lock(&writer_mu_);
-  writer_active_ = false;
-  writer_cv_.Signal();
+void DatabaseImpl::LearnComparator(const Comparator* cmp) {
+  MutexLock lock(&comparators_mu_);
+  comparators_.emplace(cmp->Name(), cmp);
 }
 
 uint64_t DatabaseImpl::OldestSnapshot() {
@@ -118,26 +117,54 @@ uint64_t DatabaseImpl::OldestSnapshot() {
   return live_snapshots_.empty() ? committed : std::min(*live_snapshots_.begin(), committed);
 }
 
-absl::StatusOr<std::unique_ptr<Transaction>> DatabaseImpl::Begin(TxnMode mode) {
-  if (mode == TxnMode::kReadWrite) AcquireWriter();
+absl::StatusOr<std::unique_ptr<Transaction>> DatabaseImpl::Begin(TxnMode mode,
+                                                                 const TxnOptions& options) {
   uint64_t snapshot;
   {
     MutexLock lock(&snap_mu_);
     snapshot = committed_.load(std::memory_order_acquire);
     live_snapshots_.insert(snapshot);
   }
-  return std::unique_ptr<Transaction>(new TransactionImpl(this, mode, snapshot));
+  return std::unique_ptr<Transaction>(
+      new TransactionImpl(this, mode, snapshot, /*replaying=*/false, options));
 }
 
-void DatabaseImpl::EndRead(uint64_t snapshot) {
+void DatabaseImpl::EndTransaction(uint64_t snapshot) {
   MutexLock lock(&snap_mu_);
   auto it = live_snapshots_.find(snapshot);
   if (it != live_snapshots_.end()) live_snapshots_.erase(it);
 }
 
-void DatabaseImpl::EndWrite(uint64_t snapshot) {
-  EndRead(snapshot);
-  ReleaseWriter();
+absl::Status Database::Update(const std::function<absl::Status(Transaction&)>& fn,
+                              const RetryOptions& retry) {
+  absl::Duration backoff = retry.initial_backoff;
+  absl::Status last;
+  for (int attempt = 0; attempt < std::max(1, retry.max_attempts); ++attempt) {
+    if (attempt > 0) {
+      // Jitter spreads retries of transactions that collided together.
+      thread_local absl::BitGen jitter;
+      absl::SleepFor(backoff * absl::Uniform(jitter, 0.5, 1.5));
+      backoff = std::min(backoff * 2, retry.max_backoff);
+    }
+    auto txn = Begin(TxnMode::kReadWrite, retry.txn);
+    if (!txn.ok()) return txn.status();
+    absl::Status st = fn(**txn);
+    if (st.ok()) st = (*txn)->Commit();
+    if (st.ok()) return st;
+    (*txn)->Rollback().IgnoreError();
+    if (!absl::IsAborted(st)) return st;
+    last = st;
+  }
+  return absl::AbortedError(
+      absl::StrCat("gave up after ", retry.max_attempts, " attempts: ", last.message()));
+}
+
+absl::Status Database::View(const std::function<absl::Status(Transaction&)>& fn) {
+  auto txn = Begin(TxnMode::kReadOnly, {});
+  if (!txn.ok()) return txn.status();
+  absl::Status st = fn(**txn);
+  (*txn)->Commit().IgnoreError();
+  return st;
 }
 
 absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
@@ -157,6 +184,30 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
   return NodePtr(ptr);
 }
 
+absl::Status DatabaseImpl::Validate(const TransactionImpl& txn) {
+  for (auto it = history_.rbegin(); it != history_.rend() && it->version > txn.snapshot(); ++it) {
+    for (const std::string& key : it->keys) {
+      if (auto st = txn.ConflictsWith(key); !st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void DatabaseImpl::DrainLocked() {
+  MutexLock lock(&snap_mu_);
+  while (inflight_ > 0) published_cv_.Wait(&snap_mu_);
+  if (!pipeline_failed_) return;
+  // Commits after the failed one never reached the log: take them back.
+  uint64_t committed = committed_.load(std::memory_order_relaxed);
+  while (!history_.empty() && history_.back().version > committed) {
+    registry_.Unpublish(history_.back().version, history_.back().nodes);
+    history_.pop_back();
+  }
+  installed_ = committed;
+  pipeline_failed_ = false;
+  backend_->log()->Resume();
+}
+
 absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   if (txn.record().empty()) return absl::OkStatus();  // nothing changed
   if (!txn.new_value_blobs().empty()) {
@@ -165,19 +216,88 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
     for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
     if (auto st = backend_->blobs().Apply(batch); !st.ok()) return st;
   }
-  auto lsn = backend_->log()->Append(txn.record());
-  if (!lsn.ok()) return lsn.status();
-  uint64_t version = committed_.load(std::memory_order_relaxed) + 1;
-  registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes());
-  for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
-  dirty_bytes_ += txn.ChangedBytes();
-  log_bytes_ += txn.record().size();
-  last_lsn_ = *lsn;
-  committed_.store(version, std::memory_order_release);
-  if (log_bytes_ >= options_.checkpoint_log_bytes ||
-      dirty_bytes_ >= options_.checkpoint_dirty_bytes) {
+  uint64_t version, ticket, changed_bytes;
+  std::vector<BlobId> dropped;
+  {
+    MutexLock lock(&commit_mu_);
+    bool failed;
+    {
+      MutexLock snap(&snap_mu_);
+      failed = pipeline_failed_;
+    }
+    if (failed) DrainLocked();
+    if (auto st = Validate(txn); !st.ok()) return st;
+    std::vector<std::pair<uint64_t, NodePtr>> nodes;
+    std::vector<uint64_t> freed;
+    if (installed_ == txn.snapshot()) {
+      // Nothing committed since the snapshot: the private copies are current.
+      nodes = txn.ChangedNodes();
+      freed = txn.FreedNodes();
+      dropped = txn.dropped_value_blobs();
+      changed_bytes = txn.ChangedBytes();
+    } else {
+      // Others committed meanwhile (to other keys, or Validate would have
+      // refused): apply this transaction's operations to the newest nodes.
+      TransactionImpl again(this, TxnMode::kReadWrite, installed_, /*replaying=*/true);
+      std::vector<Op> ops;
+      if (!DecodeOps(txn.record(), &ops))
+        return absl::InternalError("own commit record is malformed");
+      for (const Op& op : ops) {
+        if (auto st = again.ApplyOp(op); !st.ok()) {
+          return absl::Status(
+              st.code(), absl::StrCat("applying the commit to the newest state: ", st.message()));
+        }
+      }
+      nodes = again.ChangedNodes();
+      freed = again.FreedNodes();
+      dropped = again.dropped_value_blobs();
+      changed_bytes = again.ChangedBytes();
+      again.Rollback().IgnoreError();  // its work is taken; this only ends it
+    }
+    version = installed_ + 1;
+    auto enqueued = backend_->log()->Enqueue(txn.record());
+    if (!enqueued.ok()) return enqueued.status();
+    ticket = *enqueued;
+    registry_.Publish(version, nodes, freed);  // invisible until committed_ reaches it
+    installed_ = version;
+    CommitKeys keys{version, txn.write_keys(), {}};
+    for (const auto& [id, node] : nodes) keys.nodes.push_back(id);
+    keys.nodes.insert(keys.nodes.end(), freed.begin(), freed.end());
+    history_.push_back(std::move(keys));
+    uint64_t oldest = OldestSnapshot();
+    while (!history_.empty() && history_.front().version <= oldest) history_.pop_front();
+    MutexLock snap(&snap_mu_);
+    ++inflight_;
+  }
+  auto lsn = backend_->log()->Await(ticket);
+  bool checkpoint;
+  {
+    MutexLock lock(&snap_mu_);
+    if (!lsn.ok()) {
+      // Every commit enqueued after this one fails too; the next commit
+      // takes back the versions they installed (DrainLocked).
+      pipeline_failed_ = true;
+      --inflight_;
+      published_cv_.SignalAll();
+      return lsn.status();
+    }
+    // Publish in log order: a commit becomes visible only after those before it.
+    while (committed_.load(std::memory_order_relaxed) != version - 1) {
+      published_cv_.Wait(&snap_mu_);
+    }
+    for (const BlobId& id : dropped) pending_frees_.emplace_back(version, id);
+    dirty_bytes_ += changed_bytes;
+    log_bytes_ += txn.record().size();
+    last_lsn_ = *lsn;
+    committed_.store(version, std::memory_order_release);
+    --inflight_;
+    published_cv_.SignalAll();
+    checkpoint = log_bytes_ >= options_.checkpoint_log_bytes ||
+                 dirty_bytes_ >= options_.checkpoint_dirty_bytes;
+  }
+  if (checkpoint) {
     // The commit is durable already; a failed checkpoint is retried later.
-    if (auto st = CheckpointLocked(); !st.ok()) {
+    if (auto st = Checkpoint(); !st.ok()) {
       logger_->warn("checkpoint after commit failed: {}", st.ToString());
     }
   }
@@ -197,16 +317,15 @@ DatabaseStats DatabaseImpl::Stats() {
 }
 
 absl::Status DatabaseImpl::Verify() {
-  auto txn = Begin(TxnMode::kReadOnly);
+  auto txn = Begin(TxnMode::kReadOnly, {});
   if (!txn.ok()) return txn.status();
   return static_cast<TransactionImpl*>(txn->get())->VerifyAll();
 }
 
 absl::Status DatabaseImpl::Checkpoint() {
-  AcquireWriter();
-  absl::Status st = CheckpointLocked();
-  ReleaseWriter();
-  return st;
+  MutexLock lock(&commit_mu_);
+  DrainLocked();
+  return CheckpointLocked();
 }
 
 absl::Status DatabaseImpl::CheckpointLocked() {
@@ -361,7 +480,7 @@ absl::Status DatabaseImpl::Recover() {
     for (const auto& [id, node_blob] : entries) {
       if (id >= next_id_) {
         return absl::DataLossError(
-            absl::StrCat("registry names node ", id, " beyond the next id ", next_id_));
+            absl::StrCat("registry names node ", id, " beyond the next id ", next_id_.load()));
       }
       registry_.Load(id, node_blob);
       durable_[id] = node_blob;
@@ -403,6 +522,7 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
   }
   uint64_t version = snapshot + 1;
   registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes());
+  installed_ = version;
   for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
   dirty_bytes_ += txn.ChangedBytes();
   log_bytes_ += record.payload.size();

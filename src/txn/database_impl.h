@@ -4,12 +4,14 @@
 #define SOP_SRC_TXN_DATABASE_IMPL_H_
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "registry/registry.h"
 #include "sop/backend.h"
@@ -38,7 +40,8 @@ class DatabaseImpl final : public Database {
                                                             const Options& options);
   ~DatabaseImpl() override;
 
-  absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode) override;
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode,
+                                                     const TxnOptions& options) override;
   absl::Status Checkpoint() override;
   absl::Status Verify() override;
   DatabaseStats Stats() override;
@@ -46,13 +49,16 @@ class DatabaseImpl final : public Database {
   // --- For transactions. ---
   // The version of node `id` a reader at `snapshot` sees.
   absl::StatusOr<NodePtr> ReadNode(uint64_t id, uint64_t snapshot);
-  // Writer only.
-  uint64_t NewNodeId() { return next_id_++; }
-  uint64_t NewDup() { return ++next_dup_; }
-  // Makes a write transaction durable and visible. Writer only.
+  uint64_t NewNodeId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t NewDup() { return next_dup_.fetch_add(1, std::memory_order_relaxed) + 1; }
+  // Validates a write transaction against what committed since its
+  // snapshot, applies it to the newest state, logs it (sharing the sync with
+  // concurrent committers) and publishes it in log order.
   absl::Status CommitWrite(TransactionImpl& txn);
-  void EndWrite(uint64_t snapshot);
-  void EndRead(uint64_t snapshot);
+  void EndTransaction(uint64_t snapshot);
+  // Comparators met in StoreOptions, so that commits re-applied to the newest
+  // state find them by name.
+  void LearnComparator(const Comparator* cmp);
   BlobStore& blobs() { return backend_->blobs(); }
   // The comparator named `name` (bytewise or one of Options::comparators).
   const Comparator* FindComparator(absl::string_view name) const;
@@ -61,10 +67,14 @@ class DatabaseImpl final : public Database {
   DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options);
   absl::Status Recover();
   absl::Status ReplayRecord(const LogRecord& record);
-  absl::Status CheckpointLocked();  // writer slot held
-  void AcquireWriter();
-  void ReleaseWriter();
+  absl::Status CheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Waits until every enqueued commit has finished; after a failed commit,
+  // removes the versions of those that did not reach the log.
+  void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   uint64_t OldestSnapshot();
+  // What the commits after `snapshot` wrote conflicts with what `txn` wrote
+  // (or read, if serializable)? Aborted naming the key if so.
+  absl::Status Validate(const TransactionImpl& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
 
   const std::unique_ptr<Backend> backend_;
   const Options options_;
@@ -72,20 +82,35 @@ class DatabaseImpl final : public Database {
   Registry registry_;
   NodeCache cache_;
 
-  // The writer slot: one read-write transaction (or checkpoint) at a time.
-  Mutex writer_mu_;
-  CondVar writer_cv_;
-  bool writer_active_ ABSL_GUARDED_BY(writer_mu_) = false;
+  // Commits: validation, application to the newest state, and placing the
+  // record in the log happen under commit_mu_, one commit at a time; waiting
+  // for the sync and publishing happen outside it, so commits share syncs.
+  Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(snap_mu_);
+  uint64_t installed_ ABSL_GUARDED_BY(commit_mu_) = 0;  // newest version in the registry
+  struct CommitKeys {
+    uint64_t version;
+    absl::flat_hash_set<std::string> keys;  // WriteKey()s
+    std::vector<uint64_t> nodes;            // ids it published, to take back on failure
+  };
+  std::deque<CommitKeys> history_ ABSL_GUARDED_BY(commit_mu_);
 
-  // Snapshots in use, so reclamation knows what must stay readable.
+  // Snapshots in use (so reclamation knows what must stay readable), and the
+  // publishing of commits in log order.
   Mutex snap_mu_;
+  CondVar published_cv_;
   std::multiset<uint64_t> live_snapshots_ ABSL_GUARDED_BY(snap_mu_);
-  std::atomic<uint64_t> committed_{0};  // newest published commit version
+  std::atomic<uint64_t> committed_{0};          // newest durable, visible commit version
+  int inflight_ ABSL_GUARDED_BY(snap_mu_) = 0;  // enqueued, not yet finished
+  bool pipeline_failed_ ABSL_GUARDED_BY(snap_mu_) = false;
+
+  Mutex comparators_mu_;
+  absl::flat_hash_map<std::string, const Comparator*> comparators_ ABSL_GUARDED_BY(comparators_mu_);
 
   bool opened_ = false;  // recovery finished: closing checkpoints
-  // Guarded by the writer slot.
-  uint64_t next_id_ = kCatalogRoot + 1;
-  uint64_t next_dup_ = 0;
+  std::atomic<uint64_t> next_id_{kCatalogRoot + 1};
+  std::atomic<uint64_t> next_dup_{0};
+  // Updated when publishing (under snap_mu_); read by checkpoints, which
+  // hold commit_mu_ with no commit in flight.
   uint64_t last_lsn_ = 0;                 // newest commit-log record applied
   uint64_t log_bytes_ = 0;                // commit-log bytes since the last checkpoint
   std::atomic<uint64_t> dirty_bytes_{0};  // node bytes published since the last checkpoint

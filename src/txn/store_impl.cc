@@ -24,7 +24,10 @@ std::optional<std::string> PrefixSuccessor(absl::string_view prefix) {
 class CursorImpl final : public Cursor {
  public:
   CursorImpl(RawStoreImpl* store, const CursorOptions& options)
-      : store_(store), cmp_(store->comparator()), prefix_(options.prefix) {
+      : store_(store),
+        cmp_(store->comparator()),
+        prefix_(options.prefix),
+        range_(store->txn()->NewReadRange(store->name(), store->comparator())) {
     lower_ = options.lower_bound;
     upper_ = options.upper_bound;
     if (!prefix_.empty()) {
@@ -36,7 +39,8 @@ class CursorImpl final : public Cursor {
 
   void Seek(absl::string_view key) override {
     if (lower_ && cmp_->Compare(key, *lower_) < 0) key = *lower_;
-    Run([&](TreePath* p) { return tree().SeekGE(source(), key, 0, p); });
+    Cover(key);
+    Run([&](TreePath* p) { return tree().SeekGE(source(), key, 0, p); }, /*forward=*/true);
   }
 
   void SeekForPrev(absl::string_view key) override {
@@ -44,17 +48,21 @@ class CursorImpl final : public Cursor {
       SeekBeforeUpper();
       return;
     }
-    Run([&](TreePath* p) {
-      if (auto st = tree().SeekGE(source(), key, UINT64_MAX, p); !st.ok()) return st;
-      return tree().Prev(source(), p);
-    });
+    Cover(key);
+    Run(
+        [&](TreePath* p) {
+          if (auto st = tree().SeekGE(source(), key, UINT64_MAX, p); !st.ok()) return st;
+          return tree().Prev(source(), p);
+        },
+        /*forward=*/false);
   }
 
   void SeekToFirst() override {
     if (lower_) {
       Seek(*lower_);
     } else {
-      Run([&](TreePath* p) { return tree().SeekFirst(source(), p); });
+      CoverFromStart();
+      Run([&](TreePath* p) { return tree().SeekFirst(source(), p); }, /*forward=*/true);
     }
   }
 
@@ -62,25 +70,30 @@ class CursorImpl final : public Cursor {
     if (upper_) {
       SeekBeforeUpper();
     } else {
-      Run([&](TreePath* p) { return tree().SeekLast(source(), p); });
+      CoverToEnd();
+      Run([&](TreePath* p) { return tree().SeekLast(source(), p); }, /*forward=*/false);
     }
   }
 
   void Next() override {
     if (!Valid()) return;
-    Run([&](TreePath* p) {
-      if (auto st = Resync(p); !st.ok()) return st;
-      if (landed_on_saved_) return tree().Next(source(), p);
-      return absl::OkStatus();  // the saved entry is gone: we stand on its successor
-    });
+    Run(
+        [&](TreePath* p) {
+          if (auto st = Resync(p); !st.ok()) return st;
+          if (landed_on_saved_) return tree().Next(source(), p);
+          return absl::OkStatus();  // the saved entry is gone: we stand on its successor
+        },
+        /*forward=*/true);
   }
 
   void Prev() override {
     if (!Valid()) return;
-    Run([&](TreePath* p) {
-      if (auto st = Resync(p); !st.ok()) return st;
-      return tree().Prev(source(), p);
-    });
+    Run(
+        [&](TreePath* p) {
+          if (auto st = Resync(p); !st.ok()) return st;
+          return tree().Prev(source(), p);
+        },
+        /*forward=*/false);
   }
 
   bool Valid() const override {
@@ -113,10 +126,35 @@ class CursorImpl final : public Cursor {
   const BTree& tree() const { return store_->tree(); }
   NodeSource& source() { return *store_->txn(); }
 
+  // Serializable transactions: widen the range this cursor has read.
+  void Cover(absl::string_view key) {
+    if (!range_) return;
+    if (range_->empty) {
+      range_->lo = std::string(key);
+      range_->hi = std::string(key);
+      range_->empty = false;
+      return;
+    }
+    if (range_->lo && cmp_->Compare(key, *range_->lo) < 0) range_->lo = std::string(key);
+    if (range_->hi && cmp_->Compare(key, *range_->hi) > 0) range_->hi = std::string(key);
+  }
+  void CoverFromStart() {
+    if (!range_) return;
+    if (range_->empty) range_->hi = std::nullopt;
+    range_->empty = false;
+    range_->lo = std::nullopt;
+  }
+  void CoverToEnd() {
+    if (!range_) return;
+    if (range_->empty) range_->lo = std::nullopt;
+    range_->empty = false;
+    range_->hi = std::nullopt;
+  }
+
   // Runs a movement, then remembers where it landed so that a change made
   // by the transaction meanwhile can be stepped around.
   template <typename Move>
-  void Run(Move move) {
+  void Run(Move move, bool forward) {
     if (auto st = store_->txn()->CheckActive(); !st.ok()) {
       status_ = st;
       path_.frames.clear();
@@ -131,6 +169,11 @@ class CursorImpl final : public Cursor {
     if (path_.valid()) {
       saved_key_ = path_.leaf().keys[path_.pos()];
       saved_dup_ = path_.leaf().dups[path_.pos()];
+      Cover(saved_key_);
+    } else if (forward) {
+      CoverToEnd();  // it looked all the way to the end
+    } else {
+      CoverFromStart();
     }
   }
 
@@ -147,15 +190,19 @@ class CursorImpl final : public Cursor {
   }
 
   void SeekBeforeUpper() {
-    Run([&](TreePath* p) {
-      if (auto st = tree().SeekGE(source(), *upper_, 0, p); !st.ok()) return st;
-      return tree().Prev(source(), p);
-    });
+    Cover(*upper_);
+    Run(
+        [&](TreePath* p) {
+          if (auto st = tree().SeekGE(source(), *upper_, 0, p); !st.ok()) return st;
+          return tree().Prev(source(), p);
+        },
+        /*forward=*/false);
   }
 
   RawStoreImpl* const store_;
   const Comparator* const cmp_;
   const std::string prefix_;
+  const std::shared_ptr<TransactionImpl::ReadRange> range_;  // serializable only
   std::optional<std::string> lower_, upper_;
   TreePath path_;
   uint64_t epoch_ = 0;
@@ -392,6 +439,7 @@ absl::Status RawStoreImpl::Add(absl::string_view key, absl::string_view value) {
   txn_->Touch();
   if (auto st = Write(OpType::kAdd, key, stored, kind); !st.ok()) return Failed(st, stored, kind);
   txn_->Log({OpType::kAdd, name_, key, kind, stored});
+  txn_->NoteWrite(name_, key);
   return absl::OkStatus();
 }
 
@@ -404,6 +452,7 @@ absl::Status RawStoreImpl::Put(absl::string_view key, absl::string_view value) {
   txn_->Touch();
   if (auto st = Write(OpType::kPut, key, stored, kind); !st.ok()) return Failed(st, stored, kind);
   txn_->Log({OpType::kPut, name_, key, kind, stored});
+  txn_->NoteWrite(name_, key);
   return absl::OkStatus();
 }
 
@@ -423,6 +472,7 @@ absl::Status RawStoreImpl::Update(absl::string_view key, absl::string_view value
   if (auto st = Write(OpType::kUpdate, key, stored, kind); !st.ok())
     return Failed(st, stored, kind);
   txn_->Log({OpType::kUpdate, name_, key, kind, stored});
+  txn_->NoteWrite(name_, key);
   return absl::OkStatus();
 }
 
@@ -434,6 +484,7 @@ absl::Status RawStoreImpl::Remove(absl::string_view key) {
     return Failed(st, "", ValueKind::kInline);
   }
   txn_->Log({OpType::kRemove, name_, key, ValueKind::kInline, ""});
+  txn_->NoteWrite(name_, key);
   return absl::OkStatus();
 }
 
@@ -443,6 +494,7 @@ absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   TreePath path;
   bool found;
   if (auto st = Find(key, &path, &found); !st.ok()) return st;
+  txn_->NoteRead(name_, key);
   if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
   return LoadValue(path.leaf().values[path.pos()], path.leaf().kinds[path.pos()]);
 }
@@ -468,6 +520,7 @@ absl::Status RawStoreImpl::PutStored(absl::string_view key, std::string stored, 
   txn_->Touch();
   if (auto st = Write(OpType::kPut, key, stored, kind); !st.ok()) return Failed(st, stored, kind);
   txn_->Log({OpType::kPut, name_, key, kind, stored});
+  txn_->NoteWrite(name_, key);
   return absl::OkStatus();
 }
 
@@ -476,6 +529,7 @@ absl::StatusOr<std::unique_ptr<ValueReader>> RawStoreImpl::NewValueReader(absl::
   TreePath path;
   bool found;
   if (auto st = Find(key, &path, &found); !st.ok()) return st;
+  txn_->NoteRead(name_, key);
   if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
   const std::string& stored = path.leaf().values[path.pos()];
   if (path.leaf().kinds[path.pos()] == ValueKind::kInline) {

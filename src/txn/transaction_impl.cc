@@ -5,16 +5,96 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "txn/store_impl.h"
+#include "util/coding.h"
 
 namespace sop {
 
-TransactionImpl::TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapshot, bool replaying)
+std::string WriteKey(absl::string_view store, absl::string_view key) {
+  std::string k = "K";
+  PutLengthPrefixed(&k, store);
+  k.append(key.data(), key.size());
+  return k;
+}
+
+std::string WholeStoreKey(absl::string_view store) { return absl::StrCat("W", store); }
+
+TransactionImpl::TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapshot, bool replaying,
+                                 const TxnOptions& options)
     : db_(db),
       mode_(mode),
       snapshot_(snapshot),
       replaying_(replaying),
+      options_(options),
+      deadline_(options.timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                            : absl::Now() + options.timeout),
       catalog_(kCatalogRoot, BytewiseComparator(), kMaxNodeBytes) {}
+
+void TransactionImpl::NoteWrite(absl::string_view store, absl::string_view key) {
+  if (replaying_) return;
+  write_keys_.insert(WriteKey(store, key));
+  touched_stores_.insert(std::string(store));
+}
+
+void TransactionImpl::NoteWholeStore(absl::string_view store) {
+  if (replaying_) return;
+  write_keys_.insert(WholeStoreKey(store));
+  touched_stores_.insert(std::string(store));
+}
+
+void TransactionImpl::NoteRead(absl::string_view store, absl::string_view key) {
+  if (!serializable()) return;
+  read_keys_.insert(WriteKey(store, key));
+  touched_stores_.insert(std::string(store));
+}
+
+std::shared_ptr<TransactionImpl::ReadRange> TransactionImpl::NewReadRange(absl::string_view store,
+                                                                          const Comparator* cmp) {
+  if (!serializable()) return nullptr;
+  auto r = std::make_shared<ReadRange>();
+  r->store = std::string(store);
+  r->cmp = cmp;
+  read_ranges_.push_back(r);
+  touched_stores_.insert(std::string(store));
+  return r;
+}
+
+absl::Status TransactionImpl::ConflictsWith(absl::string_view committed) const {
+  auto conflict = [&](absl::string_view what) {
+    return absl::AbortedError(
+        absl::StrCat("conflict: a transaction committed since this one began ", what, "; retry"));
+  };
+  if (committed[0] == 'W') {
+    absl::string_view store = committed.substr(1);
+    if (touched_stores_.contains(store) || write_keys_.contains(committed)) {
+      return conflict(absl::StrCat("created or dropped store ", store));
+    }
+    return absl::OkStatus();
+  }
+  Decoder d(committed.substr(1));
+  absl::string_view store;
+  if (!d.GetLengthPrefixed(&store)) return absl::InternalError("bad write key");
+  absl::string_view key = d.rest();
+  if (write_keys_.contains(committed)) {
+    return conflict(absl::StrCat("wrote the same key of store ", store));
+  }
+  if (write_keys_.contains(WholeStoreKey(store))) {
+    return conflict(absl::StrCat("wrote into store ", store, ", which this one replaces"));
+  }
+  if (!serializable()) return absl::OkStatus();
+  if (read_keys_.contains(committed)) {
+    return conflict(absl::StrCat("wrote a key this one read in store ", store));
+  }
+  for (const auto& r : read_ranges_) {
+    if (r->empty || r->store != store) continue;
+    if ((!r->lo || r->cmp->Compare(*r->lo, key) <= 0) &&
+        (!r->hi || r->cmp->Compare(key, *r->hi) <= 0)) {
+      return conflict(absl::StrCat("wrote into a range this one scanned in store ", store));
+    }
+  }
+  return absl::OkStatus();
+}
 
 TransactionImpl::~TransactionImpl() {
   if (!finished_) Rollback().IgnoreError();
@@ -23,6 +103,10 @@ TransactionImpl::~TransactionImpl() {
 absl::Status TransactionImpl::CheckActive() const {
   if (finished_) {
     return absl::InvalidArgumentError("the transaction has already committed or rolled back");
+  }
+  if (deadline_ != absl::InfiniteFuture() && absl::Now() > deadline_) {
+    return absl::DeadlineExceededError(absl::StrCat("the transaction passed its timeout of ",
+                                                    absl::FormatDuration(options_.timeout)));
   }
   return absl::OkStatus();
 }
@@ -120,6 +204,7 @@ absl::StatusOr<RawStore*> TransactionImpl::OpenStore(absl::string_view name,
         absl::StrCat("store name must be 1 to ", kMaxKeySize, " bytes, got ", name.size()));
   }
   const Comparator* cmp = options.comparator ? options.comparator : BytewiseComparator();
+  db_->LearnComparator(cmp);
   if (auto it = stores_.find(name); it != stores_.end()) {
     if (it->second->comparator()->Name() != absl::string_view(cmp->Name())) {
       return absl::FailedPreconditionError(
@@ -157,6 +242,7 @@ absl::StatusOr<RawStore*> TransactionImpl::OpenStore(absl::string_view name,
     return st;
   }
   Log({OpType::kCreateStore, "", name, ValueKind::kInline, encoded});
+  NoteWholeStore(name);
   Touch();
   return OpenStoreWithMeta(name, meta, cmp);
 }
@@ -200,6 +286,7 @@ absl::Status TransactionImpl::DropStore(absl::string_view name) {
     stores_.erase(it);
   }
   Log({OpType::kDropStore, "", name, ValueKind::kInline, ""});
+  NoteWholeStore(name);
   Touch();
   return absl::OkStatus();
 }
@@ -297,7 +384,10 @@ absl::Status TransactionImpl::ApplyOp(const Op& op) {
 }
 
 absl::Status TransactionImpl::Commit() {
-  if (auto st = CheckActive(); !st.ok()) return st;
+  if (auto st = CheckActive(); !st.ok()) {
+    Rollback().IgnoreError();
+    return st;
+  }
   if (mode_ == TxnMode::kReadOnly) {
     Finish();
     return absl::OkStatus();
@@ -333,11 +423,7 @@ void TransactionImpl::Finish() {
   finished_ = true;
   pins_.clear();  // views end with the transaction
   if (replaying_) return;
-  if (mode_ == TxnMode::kReadWrite) {
-    db_->EndWrite(snapshot_);
-  } else {
-    db_->EndRead(snapshot_);
-  }
+  db_->EndTransaction(snapshot_);
 }
 
 }  // namespace sop

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,11 @@
 
 namespace sop {
 
+// How a write is named in conflict checks: 'K' + store (length-prefixed) +
+// key, or 'W' + store for a change to a whole store (created or dropped).
+std::string WriteKey(absl::string_view store, absl::string_view key);
+std::string WholeStoreKey(absl::string_view store);
+
 class RawStoreImpl;
 
 // A transaction, and the NodeSink its B-tree changes go through: nodes it
@@ -24,8 +30,10 @@ class RawStoreImpl;
 // versions in the registry.
 class TransactionImpl final : public Transaction, public NodeSink {
  public:
-  // `replaying`: applying a recovered commit record; nothing is logged.
-  TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapshot, bool replaying = false);
+  // `replaying`: applying a recovered commit record (or re-applying a commit
+  // to the newest state); nothing is logged or tracked.
+  TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapshot, bool replaying = false,
+                  const TxnOptions& options = {});
   ~TransactionImpl() override;
 
   absl::StatusOr<RawStore*> OpenStore(absl::string_view name, const StoreOptions& options) override;
@@ -41,7 +49,26 @@ class TransactionImpl final : public Transaction, public NodeSink {
   uint64_t Create(Node node) override;
   void Free(uint64_t id) override;
 
+  // A key range a cursor of a serializable transaction has read.
+  struct ReadRange {
+    std::string store;
+    const Comparator* cmp;
+    bool empty = true;                  // nothing recorded yet
+    std::optional<std::string> lo, hi;  // inclusive; nullopt: unbounded
+  };
+
   // --- For RawStoreImpl, CursorImpl and DatabaseImpl. ---
+  uint64_t snapshot() const { return snapshot_; }
+  bool serializable() const { return options_.serializable && !replaying_; }
+  // What the transaction wrote and read, for conflict checks at commit.
+  void NoteWrite(absl::string_view store, absl::string_view key);
+  void NoteWholeStore(absl::string_view store);
+  void NoteRead(absl::string_view store, absl::string_view key);
+  std::shared_ptr<ReadRange> NewReadRange(absl::string_view store, const Comparator* cmp);
+  // Aborted naming the key if a commit that wrote `committed` (a WriteKey)
+  // conflicts with this transaction.
+  absl::Status ConflictsWith(absl::string_view committed) const;
+  const absl::flat_hash_set<std::string>& write_keys() const { return write_keys_; }
   absl::Status CheckWritable() const;
   absl::Status CheckActive() const;
   void Log(const Op& op);
@@ -85,6 +112,12 @@ class TransactionImpl final : public Transaction, public NodeSink {
   const bool replaying_;
   bool finished_ = false;
   absl::Status poisoned_;
+  const TxnOptions options_;
+  const absl::Time deadline_;
+  absl::flat_hash_set<std::string> write_keys_;  // WriteKey()s
+  absl::flat_hash_set<std::string> read_keys_;   // WriteKey()s of point reads
+  absl::flat_hash_set<std::string> touched_stores_;
+  std::vector<std::shared_ptr<ReadRange>> read_ranges_;
   uint64_t epoch_ = 0;
   BTree catalog_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<Node>> local_;
