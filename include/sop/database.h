@@ -72,6 +72,13 @@ class Database {
   // Does not block writers.
   virtual absl::Status Verify() = 0;
 
+  // Two-phase commit after a crash: the ids of transactions prepared and not
+  // yet decided (Transaction::Prepare), and their resolution. The decisions
+  // are durable when they return; NotFound if no such transaction is in doubt.
+  virtual std::vector<std::string> InDoubt() = 0;
+  virtual absl::Status CommitPrepared(absl::string_view xid) = 0;
+  virtual absl::Status AbortPrepared(absl::string_view xid) = 0;
+
   // Current counters. Thread-safe and cheap.
   virtual DatabaseStats Stats() = 0;
 

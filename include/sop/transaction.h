@@ -42,8 +42,26 @@ class Transaction {
   // the transaction is visible, now or after a crash, and it is rolled back.
   // A read-only transaction just ends.
   virtual absl::Status Commit() = 0;
-  // Discards every change. OK also when there were none.
+  // Discards every change. OK also when there were none. For a prepared
+  // transaction the abort is made durable first.
   virtual absl::Status Rollback() = 0;
+
+  // Two-phase commit, so that an application can commit several databases
+  // (or a database and an outside resource) atomically:
+  //
+  // Phase one. Checks the transaction against everything committed since its
+  // snapshot and makes it durable as prepared under `xid` (chosen by the
+  // coordinator, unique among undecided transactions), without making it
+  // visible. From then on it holds its keys: a transaction that conflicts
+  // with them fails with Aborted until this one is decided. If the process
+  // dies now, the transaction comes back after reopen in
+  // Database::InDoubt() and is decided there. No change is accepted after
+  // Prepare. Errors: Aborted (a conflict; nothing is prepared),
+  // AlreadyExists (xid in use), InvalidArgument (read-only or finished).
+  virtual absl::Status Prepare(absl::string_view xid) = 0;
+  // Phase two: makes the prepared transaction visible, durably. (Commit()
+  // does the same on a prepared transaction; Rollback() aborts it.)
+  virtual absl::Status CommitPrepared() = 0;
 
   virtual TxnMode mode() const = 0;
 };

@@ -56,7 +56,10 @@ std::vector<std::pair<uint64_t, NodeVersion>> Registry::TakeDirty() {
   std::unique_lock lock(mu_);
   std::vector<std::pair<uint64_t, NodeVersion>> out;
   out.reserve(dirty_.size());
-  for (uint64_t id : dirty_) out.emplace_back(id, map_[id].back());
+  for (uint64_t id : dirty_) {
+    // An id whose only version was taken back (Unpublish) no longer exists.
+    if (auto it = map_.find(id); it != map_.end()) out.emplace_back(id, it->second.back());
+  }
   dirty_.clear();
   return out;
 }

@@ -30,6 +30,7 @@ namespace {
 
 constexpr char kRootMeta[] = "sop.root";
 constexpr char kLsnMeta[] = "sop.lsn";
+constexpr char kReplayFromMeta[] = "sop.replay_from";
 
 class BytewiseComparatorImpl final : public Comparator {
  public:
@@ -190,6 +191,14 @@ absl::Status DatabaseImpl::Validate(const TransactionImpl& txn) {
       if (auto st = txn.ConflictsWith(key); !st.ok()) return st;
     }
   }
+  for (const auto& [xid, p] : prepared_) {
+    for (const std::string& key : p.keys) {
+      if (auto st = txn.ConflictsWith(key); !st.ok()) {
+        return absl::AbortedError(
+            absl::StrCat("conflict with prepared transaction ", xid, ": ", st.message()));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -208,6 +217,103 @@ void DatabaseImpl::DrainLocked() {
   backend_->log()->Resume();
 }
 
+absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
+    TransactionImpl* own, absl::string_view ops, absl::flat_hash_set<std::string> keys,
+    std::string record, absl::string_view deciding) {
+  Pending p;
+  std::vector<std::pair<uint64_t, NodePtr>> nodes;
+  std::vector<uint64_t> freed;
+  if (own != nullptr && installed_ == own->snapshot()) {
+    // Nothing committed since the snapshot: the private copies are current.
+    nodes = own->ChangedNodes();
+    freed = own->FreedNodes();
+    p.dropped = own->dropped_value_blobs();
+    p.changed_bytes = own->ChangedBytes();
+  } else {
+    // Others committed meanwhile (to other keys, or validation would have
+    // refused): apply the operations to the newest nodes.
+    TransactionImpl again(this, TxnMode::kReadWrite, installed_, /*replaying=*/true);
+    std::vector<Op> decoded;
+    if (!DecodeOps(ops, &decoded)) return absl::InternalError("commit operations are malformed");
+    for (const Op& op : decoded) {
+      if (auto st = again.ApplyOp(op); !st.ok()) {
+        return absl::Status(
+            st.code(), absl::StrCat("applying the commit to the newest state: ", st.message()));
+      }
+    }
+    nodes = again.ChangedNodes();
+    freed = again.FreedNodes();
+    p.dropped = again.dropped_value_blobs();
+    p.changed_bytes = again.ChangedBytes();
+    again.Rollback().IgnoreError();  // its work is taken; this only ends it
+  }
+  p.record_bytes = record.size();
+  auto ticket = backend_->log()->Enqueue(std::move(record));
+  if (!ticket.ok()) return ticket.status();
+  p.ticket = *ticket;
+  p.version = installed_ + 1;
+  p.deciding = std::string(deciding);
+  registry_.Publish(p.version, nodes, freed);  // invisible until committed_ reaches it
+  installed_ = p.version;
+  CommitKeys entry{p.version, std::move(keys), {}};
+  for (const auto& [id, node] : nodes) entry.nodes.push_back(id);
+  entry.nodes.insert(entry.nodes.end(), freed.begin(), freed.end());
+  history_.push_back(std::move(entry));
+  uint64_t oldest = OldestSnapshot();
+  while (!history_.empty() && history_.front().version <= oldest) history_.pop_front();
+  if (!p.deciding.empty()) prepared_[p.deciding].deciding = true;
+  MutexLock snap(&snap_mu_);
+  ++inflight_;
+  return p;
+}
+
+absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
+  auto lsn = backend_->log()->Await(p.ticket);
+  bool checkpoint;
+  if (!lsn.ok()) {
+    {
+      // Every commit enqueued after this one fails too; the next commit
+      // takes back the versions they installed (DrainLocked).
+      MutexLock snap(&snap_mu_);
+      pipeline_failed_ = true;
+      --inflight_;
+      published_cv_.SignalAll();
+    }
+    if (!p.deciding.empty()) {
+      MutexLock lock(&commit_mu_);
+      prepared_[p.deciding].deciding = false;  // still prepared: decide again
+    }
+    return lsn.status();
+  }
+  {
+    MutexLock lock(&snap_mu_);
+    // Publish in log order: a commit becomes visible only after those before it.
+    while (committed_.load(std::memory_order_relaxed) != p.version - 1) {
+      published_cv_.Wait(&snap_mu_);
+    }
+    for (const BlobId& id : p.dropped) pending_frees_.emplace_back(p.version, id);
+    dirty_bytes_ += p.changed_bytes;
+    log_bytes_ += p.record_bytes;
+    last_lsn_ = *lsn;
+    committed_.store(p.version, std::memory_order_release);
+    --inflight_;
+    published_cv_.SignalAll();
+    checkpoint = log_bytes_ >= options_.checkpoint_log_bytes ||
+                 dirty_bytes_ >= options_.checkpoint_dirty_bytes;
+  }
+  if (!p.deciding.empty()) {
+    MutexLock lock(&commit_mu_);
+    prepared_.erase(p.deciding);
+  }
+  if (checkpoint) {
+    // The commit is durable already; a failed checkpoint is retried later.
+    if (auto st = Checkpoint(); !st.ok()) {
+      logger_->warn("checkpoint after commit failed: {}", st.ToString());
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   if (txn.record().empty()) return absl::OkStatus();  // nothing changed
   if (!txn.new_value_blobs().empty()) {
@@ -216,8 +322,7 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
     for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
     if (auto st = backend_->blobs().Apply(batch); !st.ok()) return st;
   }
-  uint64_t version, ticket, changed_bytes;
-  std::vector<BlobId> dropped;
+  absl::StatusOr<Pending> pending;
   {
     MutexLock lock(&commit_mu_);
     bool failed;
@@ -227,78 +332,112 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
     }
     if (failed) DrainLocked();
     if (auto st = Validate(txn); !st.ok()) return st;
-    std::vector<std::pair<uint64_t, NodePtr>> nodes;
-    std::vector<uint64_t> freed;
-    if (installed_ == txn.snapshot()) {
-      // Nothing committed since the snapshot: the private copies are current.
-      nodes = txn.ChangedNodes();
-      freed = txn.FreedNodes();
-      dropped = txn.dropped_value_blobs();
-      changed_bytes = txn.ChangedBytes();
-    } else {
-      // Others committed meanwhile (to other keys, or Validate would have
-      // refused): apply this transaction's operations to the newest nodes.
-      TransactionImpl again(this, TxnMode::kReadWrite, installed_, /*replaying=*/true);
-      std::vector<Op> ops;
-      if (!DecodeOps(txn.record(), &ops))
-        return absl::InternalError("own commit record is malformed");
-      for (const Op& op : ops) {
-        if (auto st = again.ApplyOp(op); !st.ok()) {
-          return absl::Status(
-              st.code(), absl::StrCat("applying the commit to the newest state: ", st.message()));
-        }
-      }
-      nodes = again.ChangedNodes();
-      freed = again.FreedNodes();
-      dropped = again.dropped_value_blobs();
-      changed_bytes = again.ChangedBytes();
-      again.Rollback().IgnoreError();  // its work is taken; this only ends it
+    pending =
+        ApplyAndEnqueueLocked(&txn, txn.record(), txn.write_keys(), CommitRecord(txn.record()), "");
+  }
+  if (!pending.ok()) return pending.status();
+  return AwaitAndPublish(*pending);
+}
+
+absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view xid) {
+  if (!txn.new_value_blobs().empty()) {
+    WriteBatch batch;
+    for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
+    if (auto st = backend_->blobs().Apply(batch); !st.ok()) return st;
+  }
+  uint64_t ticket;
+  {
+    MutexLock lock(&commit_mu_);
+    bool failed;
+    {
+      MutexLock snap(&snap_mu_);
+      failed = pipeline_failed_;
     }
-    version = installed_ + 1;
-    auto enqueued = backend_->log()->Enqueue(txn.record());
-    if (!enqueued.ok()) return enqueued.status();
-    ticket = *enqueued;
-    registry_.Publish(version, nodes, freed);  // invisible until committed_ reaches it
-    installed_ = version;
-    CommitKeys keys{version, txn.write_keys(), {}};
-    for (const auto& [id, node] : nodes) keys.nodes.push_back(id);
-    keys.nodes.insert(keys.nodes.end(), freed.begin(), freed.end());
-    history_.push_back(std::move(keys));
-    uint64_t oldest = OldestSnapshot();
-    while (!history_.empty() && history_.front().version <= oldest) history_.pop_front();
+    if (failed) DrainLocked();
+    if (prepared_.contains(xid)) {
+      return absl::AlreadyExistsError(absl::StrCat("transaction ", xid, " is already prepared"));
+    }
+    if (auto st = Validate(txn); !st.ok()) return st;
+    auto t = backend_->log()->Enqueue(PrepareRecord(xid, txn.record()));
+    if (!t.ok()) return t.status();
+    ticket = *t;
+    // From here on it holds its keys.
+    prepared_[std::string(xid)] = Prepared{txn.record(), txn.write_keys(), 0, false};
     MutexLock snap(&snap_mu_);
     ++inflight_;
   }
   auto lsn = backend_->log()->Await(ticket);
-  bool checkpoint;
   {
-    MutexLock lock(&snap_mu_);
-    if (!lsn.ok()) {
-      // Every commit enqueued after this one fails too; the next commit
-      // takes back the versions they installed (DrainLocked).
-      pipeline_failed_ = true;
-      --inflight_;
-      published_cv_.SignalAll();
-      return lsn.status();
-    }
-    // Publish in log order: a commit becomes visible only after those before it.
-    while (committed_.load(std::memory_order_relaxed) != version - 1) {
-      published_cv_.Wait(&snap_mu_);
-    }
-    for (const BlobId& id : dropped) pending_frees_.emplace_back(version, id);
-    dirty_bytes_ += changed_bytes;
-    log_bytes_ += txn.record().size();
-    last_lsn_ = *lsn;
-    committed_.store(version, std::memory_order_release);
+    MutexLock snap(&snap_mu_);
+    if (!lsn.ok()) pipeline_failed_ = true;
     --inflight_;
     published_cv_.SignalAll();
-    checkpoint = log_bytes_ >= options_.checkpoint_log_bytes ||
-                 dirty_bytes_ >= options_.checkpoint_dirty_bytes;
   }
-  if (checkpoint) {
-    // The commit is durable already; a failed checkpoint is retried later.
-    if (auto st = Checkpoint(); !st.ok()) {
-      logger_->warn("checkpoint after commit failed: {}", st.ToString());
+  MutexLock lock(&commit_mu_);
+  if (!lsn.ok()) {
+    prepared_.erase(std::string(xid));
+    return lsn.status();
+  }
+  prepared_[std::string(xid)].lsn = *lsn;
+  return absl::OkStatus();
+}
+
+std::vector<std::string> DatabaseImpl::InDoubt() {
+  MutexLock lock(&commit_mu_);
+  std::vector<std::string> xids;
+  for (const auto& [xid, p] : prepared_) xids.push_back(xid);
+  return xids;
+}
+
+absl::Status DatabaseImpl::CommitPrepared(absl::string_view xid) {
+  absl::StatusOr<Pending> pending;
+  {
+    MutexLock lock(&commit_mu_);
+    bool failed;
+    {
+      MutexLock snap(&snap_mu_);
+      failed = pipeline_failed_;
+    }
+    if (failed) DrainLocked();
+    auto it = prepared_.find(xid);
+    if (it == prepared_.end() || it->second.deciding) {
+      return absl::NotFoundError(absl::StrCat("no prepared transaction ", xid));
+    }
+    // No validation: since it was prepared, conflicting commits were refused.
+    std::string ops = it->second.ops;
+    pending = ApplyAndEnqueueLocked(nullptr, ops, it->second.keys, DecisionRecord(xid, true), xid);
+  }
+  if (!pending.ok()) return pending.status();
+  return AwaitAndPublish(*pending);
+}
+
+absl::Status DatabaseImpl::AbortPrepared(absl::string_view xid) {
+  std::string ops;
+  {
+    MutexLock lock(&commit_mu_);
+    auto it = prepared_.find(xid);
+    if (it == prepared_.end() || it->second.deciding) {
+      return absl::NotFoundError(absl::StrCat("no prepared transaction ", xid));
+    }
+    it->second.deciding = true;
+    ops = it->second.ops;
+  }
+  auto lsn = backend_->log()->Append(DecisionRecord(xid, false));
+  MutexLock lock(&commit_mu_);
+  if (!lsn.ok()) {
+    prepared_[std::string(xid)].deciding = false;
+    return lsn.status();
+  }
+  prepared_.erase(std::string(xid));
+  // Values it wrote outside the nodes are referenced by nothing now.
+  std::vector<Op> decoded;
+  if (DecodeOps(ops, &decoded)) {
+    MutexLock snap(&snap_mu_);
+    for (const Op& op : decoded) {
+      BlobId id;
+      if (op.kind == ValueKind::kBlob && DecodeBlobId(op.value, &id)) {
+        pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
+      }
     }
   }
   return absl::OkStatus();
@@ -358,6 +497,8 @@ absl::Status DatabaseImpl::CheckpointLocked() {
   };
   std::vector<Written> written;
   for (const auto& [id, v] : dirty) {
+    // Already written (its newer, unlogged versions were taken back).
+    if (!v.deleted && v.node == nullptr) continue;
     auto old = durable_.find(id);
     if (old != durable_.end()) new_frees.emplace_back(v.version, old->second);
     if (v.deleted) {
@@ -417,6 +558,10 @@ absl::Status DatabaseImpl::CheckpointLocked() {
   for (const BlobId& blob : deletes) batch.Delete(blob);
   batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
   batch.SetMeta(kLsnMeta, absl::StrCat(last_lsn_));
+  // Undecided prepared transactions must find their prepare records on replay.
+  uint64_t keep_from = last_lsn_;
+  for (const auto& [xid, p] : prepared_) keep_from = std::min(keep_from, p.lsn - 1);
+  batch.SetMeta(kReplayFromMeta, absl::StrCat(keep_from));
 
   if (auto st = blobs.Apply(batch); !st.ok()) return undo(st);
 
@@ -440,7 +585,8 @@ absl::Status DatabaseImpl::CheckpointLocked() {
   }
   dirty_bytes_ = 0;
   log_bytes_ = 0;
-  backend_->log()->Trim(last_lsn_);
+  checkpoint_lsn_ = last_lsn_;
+  backend_->log()->Trim(keep_from);
   // Let the backend fold the batch in and drop the log records just trimmed.
   return blobs.Checkpoint();
 }
@@ -486,15 +632,24 @@ absl::Status DatabaseImpl::Recover() {
       durable_[id] = node_blob;
     }
   }
-  uint64_t lsn = 0;
+  uint64_t lsn = 0, replay_from = 0;
   if (auto v = blobs.GetMeta(kLsnMeta); v.ok()) {
     if (!absl::SimpleAtoi(*v, &lsn)) return absl::DataLossError("sop.lsn is malformed");
   }
+  replay_from = lsn;
+  if (auto v = blobs.GetMeta(kReplayFromMeta); v.ok()) {
+    if (!absl::SimpleAtoi(*v, &replay_from) || replay_from > lsn) {
+      return absl::DataLossError("sop.replay_from is malformed");
+    }
+  }
   last_lsn_ = lsn;
-  backend_->log()->Trim(lsn);
+  checkpoint_lsn_ = lsn;
+  backend_->log()->Trim(replay_from);
   opened_ = true;
   size_t replayed = 0;
-  absl::Status st = backend_->log()->Replay(lsn, [&](const LogRecord& r) {
+  // From before the checkpoint when transactions were prepared and undecided
+  // then: their prepare records are needed; commits up to `lsn` are skipped.
+  absl::Status st = backend_->log()->Replay(replay_from, [&](const LogRecord& r) {
     ++replayed;
     return ReplayRecord(r);
   });
@@ -502,22 +657,75 @@ absl::Status DatabaseImpl::Recover() {
     opened_ = false;
     return st;
   }
-  if (replayed > 0) logger_->info("replayed {} committed transactions from the log", replayed);
+  if (replayed > 0) {
+    logger_->info("replayed {} log records; {} transactions in doubt", replayed, prepared_.size());
+  }
   return absl::OkStatus();
 }
 
+namespace {
+
+// The keys a transaction's operations write, for conflict checks.
+absl::flat_hash_set<std::string> KeysOf(absl::string_view ops) {
+  absl::flat_hash_set<std::string> keys;
+  std::vector<Op> decoded;
+  if (!DecodeOps(ops, &decoded)) return keys;
+  for (const Op& op : decoded) {
+    if (op.type == OpType::kCreateStore || op.type == OpType::kDropStore) {
+      keys.insert(WholeStoreKey(op.key));
+    } else {
+      keys.insert(WriteKey(op.store, op.key));
+    }
+  }
+  return keys;
+}
+
+}  // namespace
+
 absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
-  std::vector<Op> ops;
-  if (!DecodeOps(record.payload, &ops)) {
+  LogEntry e;
+  if (!DecodeLogEntry(record.payload, &e)) {
     return absl::DataLossError(
         absl::StrCat("commit record ", record.seq, " is malformed (checksum valid)"));
+  }
+  const uint64_t in_image = checkpoint_lsn_;  // records up to here are in the checkpoint
+  switch (e.kind) {
+    case RecordKind::kCommit:
+      if (record.seq <= in_image) return absl::OkStatus();
+      return ReplayOps(e.ops, record.seq);
+    case RecordKind::kPrepare:
+      prepared_[std::string(e.xid)] =
+          Prepared{std::string(e.ops), KeysOf(e.ops), record.seq, false};
+      return absl::OkStatus();
+    case RecordKind::kDecision: {
+      auto it = prepared_.find(e.xid);
+      if (it == prepared_.end()) {
+        if (record.seq <= in_image) return absl::OkStatus();
+        return absl::DataLossError(absl::StrCat("log record ", record.seq, " decides transaction ",
+                                                e.xid, ", which was never prepared"));
+      }
+      std::string ops = std::move(it->second.ops);
+      prepared_.erase(it);
+      if (record.seq <= in_image) return absl::OkStatus();
+      if (e.commit) return ReplayOps(ops, record.seq);
+      last_lsn_ = record.seq;
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn) {
+  std::vector<Op> ops;
+  if (!DecodeOps(ops_bytes, &ops)) {
+    return absl::DataLossError(absl::StrCat("commit record ", lsn, " holds malformed operations"));
   }
   uint64_t snapshot = committed_.load(std::memory_order_relaxed);
   TransactionImpl txn(this, TxnMode::kReadWrite, snapshot, /*replaying=*/true);
   for (const Op& op : ops) {
     if (auto st = txn.ApplyOp(op); !st.ok()) {
       return absl::Status(st.code(),
-                          absl::StrCat("replaying commit record ", record.seq, ": ", st.message()));
+                          absl::StrCat("replaying commit record ", lsn, ": ", st.message()));
     }
   }
   uint64_t version = snapshot + 1;
@@ -525,8 +733,8 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
   installed_ = version;
   for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
   dirty_bytes_ += txn.ChangedBytes();
-  log_bytes_ += record.payload.size();
-  last_lsn_ = record.seq;
+  log_bytes_ += ops_bytes.size();
+  last_lsn_ = lsn;
   committed_.store(version, std::memory_order_release);
   txn.Rollback().IgnoreError();  // its work is published; this only ends it
   return absl::OkStatus();

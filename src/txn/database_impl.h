@@ -45,6 +45,11 @@ class DatabaseImpl final : public Database {
   absl::Status Checkpoint() override;
   absl::Status Verify() override;
   DatabaseStats Stats() override;
+  std::vector<std::string> InDoubt() override;
+  absl::Status CommitPrepared(absl::string_view xid) override;
+  absl::Status AbortPrepared(absl::string_view xid) override;
+  // Phase one for `txn` (Transaction::Prepare).
+  absl::Status PrepareWrite(TransactionImpl& txn, absl::string_view xid);
 
   // --- For transactions. ---
   // The version of node `id` a reader at `snapshot` sees.
@@ -72,9 +77,28 @@ class DatabaseImpl final : public Database {
   // removes the versions of those that did not reach the log.
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   uint64_t OldestSnapshot();
-  // What the commits after `snapshot` wrote conflicts with what `txn` wrote
-  // (or read, if serializable)? Aborted naming the key if so.
+  // What the commits after `snapshot` wrote, or what a prepared transaction
+  // holds, conflicts with what `txn` wrote (or read, if serializable)?
+  // Aborted naming the key if so.
   absl::Status Validate(const TransactionImpl& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // The common tail of every commit, in two steps. Under commit_mu_: apply
+  // `ops` to the newest state (or take `own`'s private copies when nothing
+  // committed since its snapshot), install the result as the next version
+  // (invisible yet) and place `record` in the log. Then, without the lock:
+  // wait for durability with the other committers and publish in log order.
+  // `deciding` names the prepared transaction this commits, if any.
+  struct Pending {
+    uint64_t version = 0, ticket = 0, changed_bytes = 0, record_bytes = 0;
+    std::vector<BlobId> dropped;
+    std::string deciding;
+  };
+  absl::StatusOr<Pending> ApplyAndEnqueueLocked(TransactionImpl* own, absl::string_view ops,
+                                                absl::flat_hash_set<std::string> keys,
+                                                std::string record, absl::string_view deciding)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  absl::Status AwaitAndPublish(const Pending& p);
+  // Applies logged operations as the next version (recovery).
+  absl::Status ReplayOps(absl::string_view ops, uint64_t lsn);
 
   const std::unique_ptr<Backend> backend_;
   const Options options_;
@@ -93,6 +117,14 @@ class DatabaseImpl final : public Database {
     std::vector<uint64_t> nodes;            // ids it published, to take back on failure
   };
   std::deque<CommitKeys> history_ ABSL_GUARDED_BY(commit_mu_);
+  // Prepared, undecided transactions (two-phase commit): they hold their keys.
+  struct Prepared {
+    std::string ops;
+    absl::flat_hash_set<std::string> keys;
+    uint64_t lsn = 0;  // of the prepare record: the log is kept from here
+    bool deciding = false;
+  };
+  std::map<std::string, Prepared, std::less<>> prepared_ ABSL_GUARDED_BY(commit_mu_);
 
   // Snapshots in use (so reclamation knows what must stay readable), and the
   // publishing of commits in log order.
@@ -113,6 +145,7 @@ class DatabaseImpl final : public Database {
   // hold commit_mu_ with no commit in flight.
   uint64_t last_lsn_ = 0;                 // newest commit-log record applied
   uint64_t log_bytes_ = 0;                // commit-log bytes since the last checkpoint
+  uint64_t checkpoint_lsn_ = 0;           // newest commit the last checkpoint holds
   std::atomic<uint64_t> dirty_bytes_{0};  // node bytes published since the last checkpoint
   std::map<uint64_t, BlobId> durable_;    // node id -> blob, as of the last checkpoint
   CheckpointRoot root_;                   // as of the last checkpoint

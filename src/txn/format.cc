@@ -36,6 +36,53 @@ bool DecodeOps(absl::string_view record, std::vector<Op>* ops) {
   return true;
 }
 
+std::string CommitRecord(absl::string_view ops) {
+  std::string r(1, static_cast<char>(RecordKind::kCommit));
+  r.append(ops.data(), ops.size());
+  return r;
+}
+
+std::string PrepareRecord(absl::string_view xid, absl::string_view ops) {
+  std::string r(1, static_cast<char>(RecordKind::kPrepare));
+  PutLengthPrefixed(&r, xid);
+  r.append(ops.data(), ops.size());
+  return r;
+}
+
+std::string DecisionRecord(absl::string_view xid, bool commit) {
+  std::string r(1, static_cast<char>(RecordKind::kDecision));
+  r.push_back(commit ? 1 : 0);
+  PutLengthPrefixed(&r, xid);
+  return r;
+}
+
+bool DecodeLogEntry(absl::string_view record, LogEntry* e) {
+  if (record.empty()) return false;
+  Decoder d(record.substr(1));
+  switch (record[0]) {
+    case 'C':
+      e->kind = RecordKind::kCommit;
+      e->ops = record.substr(1);
+      return true;
+    case 'P':
+      e->kind = RecordKind::kPrepare;
+      if (!d.GetLengthPrefixed(&e->xid)) return false;
+      e->ops = d.rest();
+      return true;
+    case 'D': {
+      e->kind = RecordKind::kDecision;
+      uint8_t commit;
+      if (!d.GetByte(&commit) || commit > 1 || !d.GetLengthPrefixed(&e->xid) || !d.empty()) {
+        return false;
+      }
+      e->commit = commit == 1;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 std::string EncodeStoreMeta(const StoreMeta& m) {
   std::string out;
   PutVarint64(&out, m.root);

@@ -4,7 +4,11 @@
 // operations, appended to the commit log), store descriptions (values of the
 // catalog store), and the checkpoint's registry pages and root blob.
 //
-// A commit record is a sequence of operations:
+// A commit-log record is one of
+//   'C' ops                      a committed transaction
+//   'P' xid ops                  a transaction prepared (two-phase commit)
+//   'D' u8 commit xid            the decision on a prepared one (1 commit, 0 abort)
+// with xid as varint length + bytes, and ops a sequence of operations:
 //   u8 type, store name (varint length + bytes), key (varint length +
 //   bytes), u8 value kind (0 inline, 1 blob), value (varint length + bytes)
 // Stores are named, not numbered, so replay does not depend on node ids.
@@ -40,9 +44,23 @@ struct Op {
   absl::string_view value;
 };
 
+enum class RecordKind : char { kCommit = 'C', kPrepare = 'P', kDecision = 'D' };
+
 void AppendOp(std::string* record, const Op& op);
 // Splits a record into ops (views into `record`). False if malformed.
 bool DecodeOps(absl::string_view record, std::vector<Op>* ops);
+
+// The parts of a commit-log record. False if malformed.
+struct LogEntry {
+  RecordKind kind;
+  absl::string_view xid;  // prepare, decision
+  bool commit = false;    // decision
+  absl::string_view ops;  // commit, prepare
+};
+bool DecodeLogEntry(absl::string_view record, LogEntry* entry);
+std::string CommitRecord(absl::string_view ops);
+std::string PrepareRecord(absl::string_view xid, absl::string_view ops);
+std::string DecisionRecord(absl::string_view xid, bool commit);
 
 // A store's entry in the catalog.
 struct StoreMeta {

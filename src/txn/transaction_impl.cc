@@ -97,7 +97,12 @@ absl::Status TransactionImpl::ConflictsWith(absl::string_view committed) const {
 }
 
 TransactionImpl::~TransactionImpl() {
-  if (!finished_) Rollback().IgnoreError();
+  if (finished_) return;
+  if (!prepared_xid_.empty()) {
+    Finish();  // stays prepared, in doubt: Database::InDoubt() resolves it
+    return;
+  }
+  Rollback().IgnoreError();
 }
 
 absl::Status TransactionImpl::CheckActive() const {
@@ -113,6 +118,9 @@ absl::Status TransactionImpl::CheckActive() const {
 
 absl::Status TransactionImpl::CheckWritable() const {
   if (auto st = CheckActive(); !st.ok()) return st;
+  if (!prepared_xid_.empty()) {
+    return absl::InvalidArgumentError("the transaction is prepared: no change is accepted");
+  }
   if (mode_ != TxnMode::kReadWrite) {
     return absl::InvalidArgumentError("cannot write in a read-only transaction");
   }
@@ -383,7 +391,33 @@ absl::Status TransactionImpl::ApplyOp(const Op& op) {
   return impl->Apply(op);
 }
 
+absl::Status TransactionImpl::Prepare(absl::string_view xid) {
+  if (auto st = CheckWritable(); !st.ok()) return st;
+  if (xid.empty()) return absl::InvalidArgumentError("a prepared transaction needs an id");
+  if (!poisoned_.ok()) {
+    absl::Status st = poisoned_;
+    Rollback().IgnoreError();
+    return st;
+  }
+  absl::Status st = db_->PrepareWrite(*this, xid);
+  if (!st.ok()) {
+    if (!absl::IsAlreadyExists(st)) Rollback().IgnoreError();
+    return st;
+  }
+  prepared_xid_ = std::string(xid);
+  return absl::OkStatus();
+}
+
+absl::Status TransactionImpl::CommitPrepared() {
+  if (finished_) return CheckActive();
+  if (prepared_xid_.empty()) return absl::InvalidArgumentError("the transaction is not prepared");
+  absl::Status st = db_->CommitPrepared(prepared_xid_);
+  if (st.ok()) Finish();
+  return st;
+}
+
 absl::Status TransactionImpl::Commit() {
+  if (!prepared_xid_.empty()) return CommitPrepared();
   if (auto st = CheckActive(); !st.ok()) {
     Rollback().IgnoreError();
     return st;
@@ -410,6 +444,11 @@ absl::Status TransactionImpl::Commit() {
 
 absl::Status TransactionImpl::Rollback() {
   if (finished_) return absl::OkStatus();
+  if (!prepared_xid_.empty()) {
+    absl::Status st = db_->AbortPrepared(prepared_xid_);
+    if (st.ok()) Finish();
+    return st;
+  }
   for (const BlobId& id : new_value_blobs_) db_->blobs().Release(id);
   new_value_blobs_.clear();
   local_.clear();

@@ -41,6 +41,8 @@ class TransactionImpl final : public Transaction, public NodeSink {
   absl::StatusOr<std::vector<std::string>> ListStores() override;
   absl::Status Commit() override;
   absl::Status Rollback() override;
+  absl::Status Prepare(absl::string_view xid) override;
+  absl::Status CommitPrepared() override;
   TxnMode mode() const override { return mode_; }
 
   // NodeSink:
@@ -111,6 +113,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
   const uint64_t snapshot_;
   const bool replaying_;
   bool finished_ = false;
+  std::string prepared_xid_;  // set once Prepare succeeded
   absl::Status poisoned_;
   const TxnOptions options_;
   const absl::Time deadline_;
