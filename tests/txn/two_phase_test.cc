@@ -125,6 +125,80 @@ TEST_F(TwoPhaseTest, AnInDoubtTransactionCanBeAbortedAfterACrash) {
   SOP_ASSERT_OK(Write("k", "free again"));
 }
 
+// One database: each transaction writes two keys, is prepared, then
+// committed. At every power-cut point, after recovery (in-doubt ones are
+// committed when their number is even, aborted when odd), every transaction
+// is all or nothing and every acknowledged commit is there.
+TEST(OneDatabaseTwoPhaseTest, PreparedTransactionsAreAllOrNothingAtEveryPowerCutPoint) {
+  constexpr int kTxns = 15;
+  auto run = [&](FaultInjectionEnv& env, int64_t crash_at, int* acked) {
+    Options o;
+    o.env = &env;
+    auto db = Database::Open("/y/db", o);
+    if (!db.ok()) return;
+    if (crash_at >= 0) env.CrashAfter(crash_at);
+    for (int i = 0; i < kTxns; ++i) {
+      auto t = (*db)->Begin(TxnMode::kReadWrite);
+      if (!t.ok()) return;
+      auto s = (*t)->OpenStore("s");
+      if (!s.ok()) return;
+      if (!(*s)->Put(absl::StrCat(i, "/a"), "x").ok() ||
+          !(*s)->Put(absl::StrCat(i, "/b"), "x").ok()) {
+        return;
+      }
+      if (!(*t)->Prepare(absl::StrCat("x", i)).ok()) return;
+      if (!(*t)->CommitPrepared().ok()) return;
+      ++*acked;
+    }
+  };
+  int64_t total = 0;
+  {
+    auto mem = NewMemEnv();
+    FaultInjectionEnv env(mem.get());
+    SOP_ASSERT_OK(env.CreateDir("/y"));
+    int acked = 0;
+    run(env, -1, &acked);
+    ASSERT_EQ(acked, kTxns);
+    total = env.mutation_count();
+  }
+  for (int64_t point = 0; point < total; ++point) {
+    auto mem = NewMemEnv();
+    FaultInjectionEnv env(mem.get());
+    SOP_ASSERT_OK(env.CreateDir("/y"));
+    int acked = 0;
+    run(env, point, &acked);
+    SOP_ASSERT_OK(env.SimulatePowerLoss(
+        {.seed = static_cast<uint64_t>(point), .keep_some = point % 2 == 1, .tear_bytes = 512}));
+    std::string where = absl::StrCat("crash point ", point, "/", total, ": ");
+    Options o;
+    o.env = &env;
+    auto db = Database::Open("/y/db", o);
+    ASSERT_TRUE(db.ok()) << where << db.status();
+    std::set<int> committed_by_recovery;
+    for (const std::string& xid : (*db)->InDoubt()) {
+      int i;
+      ASSERT_TRUE(absl::SimpleAtoi(xid.substr(1), &i)) << where;
+      if (i % 2 == 0) {
+        SOP_ASSERT_OK((*db)->CommitPrepared(xid));
+        committed_by_recovery.insert(i);
+      } else {
+        SOP_ASSERT_OK((*db)->AbortPrepared(xid));
+      }
+    }
+    auto t = (*db)->Begin(TxnMode::kReadOnly);
+    auto s = (*t)->OpenStore("s");
+    for (int i = 0; i < kTxns; ++i) {
+      bool a = s.ok() && (*s)->Get(absl::StrCat(i, "/a")).ok();
+      bool b = s.ok() && (*s)->Get(absl::StrCat(i, "/b")).ok();
+      ASSERT_EQ(a, b) << where << "transaction " << i << " is half there";
+      if (i < acked || committed_by_recovery.count(i) > 0) {
+        ASSERT_TRUE(a) << where << "committed transaction " << i << " lost";
+      }
+    }
+    SOP_ASSERT_OK((*db)->Verify());
+  }
+}
+
 // Two databases, one transfer each: database A is the coordinator. The
 // protocol: prepare B; commit A with a decision marker for the xid (the
 // decision point); then commit B. Recovery: an in-doubt xid in B commits if
