@@ -135,8 +135,8 @@ void BM_Seek100Next(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["entries/s"] = benchmark::Counter(static_cast<double>(entries),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["entries/s"] =
+      benchmark::Counter(static_cast<double>(entries), benchmark::Counter::kIsRate);
   state.SetLabel(state.range(0) == 0 ? "cache warm" : "cache = data/10");
 }
 BENCHMARK(BM_Seek100Next)->Arg(0)->Arg(1);
