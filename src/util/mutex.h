@@ -9,6 +9,7 @@
 #ifndef SOP_SRC_UTIL_MUTEX_H_
 #define SOP_SRC_UTIL_MUTEX_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -44,6 +45,12 @@ class CondVar {
   void Wait(Mutex* mu) {
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     cv_.wait(lock);
+    lock.release();
+  }
+  // As Wait, but gives up after `timeout`.
+  void WaitFor(Mutex* mu, std::chrono::microseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    cv_.wait_for(lock, timeout);
     lock.release();
   }
   void Signal() { cv_.notify_one(); }

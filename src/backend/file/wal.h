@@ -21,6 +21,7 @@
 #ifndef SOP_SRC_BACKEND_FILE_WAL_H_
 #define SOP_SRC_BACKEND_FILE_WAL_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -117,7 +118,11 @@ class Wal {
   std::map<uint64_t, std::unique_ptr<Writer>> writers_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
-  CondVar idle_;  // signalled when a leader finishes (Rewrite waits for it)
+  CondVar idle_;     // signalled when a leader finishes (Rewrite waits for it)
+  CondVar arrival_;  // signalled when a record is queued (a waiting leader listens)
+  size_t expected_group_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
+  std::chrono::microseconds sync_estimate_ ABSL_GUARDED_BY(mu_){200};
 };
 
 }  // namespace sop
