@@ -223,8 +223,23 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
   Pending p;
   std::vector<std::pair<uint64_t, NodePtr>> nodes;
   std::vector<uint64_t> freed;
-  if (own != nullptr && installed_ == own->snapshot()) {
-    // Nothing committed since the snapshot: the private copies are current.
+  auto copies_current = [&] {
+    // The private copies are current unless a commit since the snapshot
+    // changed one of the nodes they were copied from (or freed).
+    if (installed_ == own->snapshot()) return true;
+    absl::flat_hash_set<uint64_t> mine;
+    for (const auto& [id, node] : own->ChangedNodes()) mine.insert(id);
+    for (uint64_t id : own->FreedNodes()) mine.insert(id);
+    for (auto it = history_.rbegin(); it != history_.rend() && it->version > own->snapshot();
+         ++it) {
+      for (uint64_t id : it->nodes) {
+        if (mine.contains(id)) return false;
+      }
+    }
+    return true;
+  };
+  if (own != nullptr && copies_current()) {
+    // No commit since the snapshot touched these nodes: publish the copies.
     nodes = own->ChangedNodes();
     freed = own->FreedNodes();
     p.dropped = own->dropped_value_blobs();

@@ -192,6 +192,42 @@ TEST_F(ConcurrencyTest, WritersOfDistinctKeysNeverConflict) {
   SOP_EXPECT_OK(db_->Verify());
 }
 
+TEST_F(ConcurrencyTest, ConcurrentInsertsThatSplitAndMergeLeavesLoseNothing) {
+  Seed({{"seed", "x"}});
+  constexpr int kThreads = 4, kEach = 1500;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kThreads; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        absl::Status st = db_->Update([&](Transaction& t) -> absl::Status {
+          auto s = t.OpenStore("s");
+          if (!s.ok()) return s.status();
+          // Interleaved keys: neighbours in the tree belong to different threads.
+          if (auto put = (*s)->Put(absl::StrFormat("k%06d-%d", i, w), std::string(60, 'a' + w));
+              !put.ok()) {
+            return put;
+          }
+          // Every third transaction also removes an older key of its own.
+          if (i % 3 == 2) return (*s)->Remove(absl::StrFormat("k%06d-%d", i - 2, w));
+          return absl::OkStatus();
+        });
+        ASSERT_TRUE(st.ok()) << st;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  SOP_ASSERT_OK(db_->Verify());
+  auto t = db_->Begin(TxnMode::kReadOnly);
+  auto s = S(**t);
+  for (int w = 0; w < kThreads; ++w) {
+    for (int i = 0; i < kEach; ++i) {
+      bool removed = i % 3 == 0 && i + 2 < kEach;
+      auto v = s->Get(absl::StrFormat("k%06d-%d", i, w));
+      ASSERT_EQ(v.ok(), !removed) << "key " << i << " of thread " << w;
+    }
+  }
+}
+
 TEST_F(ConcurrencyTest, UpdateRetriesConflictsUntilEveryIncrementLands) {
   Seed({{"n", "0"}});
   constexpr int kThreads = 8, kEach = 40;
