@@ -17,8 +17,8 @@
 #include "txn/database_impl.h"
 
 #include <algorithm>
+#include <random>
 
-#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -143,8 +143,9 @@ absl::Status Database::Update(const std::function<absl::Status(Transaction&)>& f
   for (int attempt = 0; attempt < std::max(1, retry.max_attempts); ++attempt) {
     if (attempt > 0) {
       // Jitter spreads retries of transactions that collided together.
-      thread_local absl::BitGen jitter;
-      absl::SleepFor(backoff * absl::Uniform(jitter, 0.5, 1.5));
+      // std, not absl::BitGen: Debian's Abseil is not built for TSan (decision 0004).
+      thread_local std::minstd_rand jitter(std::random_device{}());
+      absl::SleepFor(backoff * (0.5 + static_cast<double>(jitter() % 1000) / 1000.0));
       backoff = std::min(backoff * 2, retry.max_backoff);
     }
     auto txn = Begin(TxnMode::kReadWrite, retry.txn);
