@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "sop/sop.h"
+#include "tools/dump_format.h"
 
 namespace {
 
@@ -34,6 +35,8 @@ constexpr char kUsage[] =
     "  scan PATH STORE                   print entries, one per line: key<TAB>value\n"
     "       [--from K] [--to K] [--prefix P] [--reverse] [--limit N]\n"
     "  check PATH                        verify every checksum and B-tree invariant\n"
+    "  dump PATH [STORE]                 write stores as JSON Lines to stdout\n"
+    "  load PATH                         read a dump from stdin (one transaction)\n"
     "\n"
     "options:\n"
     "  --hex            keys and values are given and printed as hex\n"
@@ -114,6 +117,8 @@ class Tool {
     if (cmd == "del") return Need(3) ? Del() : Usage("del needs PATH STORE KEY");
     if (cmd == "scan") return Need(2) ? Scan() : Usage("scan needs PATH STORE");
     if (cmd == "check") return Need(1) ? Check() : Usage("check needs PATH");
+    if (cmd == "dump") return Need(1) || Need(2) ? Dump() : Usage("dump needs PATH [STORE]");
+    if (cmd == "load") return Need(1) ? Load() : Usage("load needs PATH");
     return Usage(absl::StrCat("unknown command ", cmd));
   }
 
@@ -301,6 +306,107 @@ class Tool {
       return Fail(absl::Status(st.code(), absl::StrCat(path, ": ", st.message())));
     }
     std::printf("%s: ok\n", path.c_str());
+    return 0;
+  }
+
+  static std::string Field(absl::string_view name, absl::string_view bytes) {
+    if (sop::IsUtf8(bytes)) return absl::StrCat("\"", name, "\":", sop::JsonString(bytes));
+    return absl::StrCat("\"", name, "64\":\"", absl::Base64Escape(bytes), "\"");
+  }
+
+  int Dump() {
+    auto db = OpenExisting(a_.positional[1]);
+    if (!db.ok()) return Fail(db.status());
+    auto t = (*db)->Begin(sop::TxnMode::kReadOnly);
+    if (!t.ok()) return Fail(t.status());
+    std::vector<std::string> names;
+    if (a_.positional.size() == 3) {
+      names.push_back(a_.positional[2]);
+    } else {
+      auto all = (*t)->ListStores();
+      if (!all.ok()) return Fail(all.status());
+      names = *all;
+    }
+    std::string out = "{\"sop_dump\":1}\n";
+    for (const std::string& name : names) {
+      // Stores opened as unique first; a duplicate store says so.
+      sop::StoreOptions so;
+      auto s = (*t)->OpenStore(name, so);
+      if (absl::IsFailedPrecondition(s.status())) {
+        so.unique = false;
+        s = (*t)->OpenStore(name, so);
+      }
+      if (!s.ok()) return Fail(s.status());
+      absl::StrAppend(&out, "{\"store\":", sop::JsonString(name),
+                      ",\"unique\":", so.unique ? "true" : "false", "}\n");
+      auto c = (*s)->NewCursor();
+      for (c->SeekToFirst(); c->Valid(); c->Next()) {
+        absl::StrAppend(&out, "{", Field("k", c->key()), ",", Field("v", c->value()), "}\n");
+        if (out.size() > (1 << 20)) {
+          std::fwrite(out.data(), 1, out.size(), stdout);
+          out.clear();
+        }
+      }
+      if (!c->status().ok()) return Fail(c->status());
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+
+  int Load() {
+    sop::Options o;
+    auto db = sop::Database::Open(a_.positional[1], o);
+    if (!db.ok()) return Fail(db.status());
+    auto t = (*db)->Begin(sop::TxnMode::kReadWrite);
+    if (!t.ok()) return Fail(t.status());
+    sop::RawStore* store = nullptr;
+    bool unique = true;
+    std::string line;
+    uint64_t n = 0;
+    int c;
+    auto bad = [&](absl::string_view what) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("line ", n, " of the dump: ", what, " (nothing was loaded)")));
+    };
+    auto bytes = [](const std::map<std::string, std::string>& m, const std::string& name,
+                    std::string* out) {
+      if (auto it = m.find(name); it != m.end()) {
+        *out = it->second;
+        return true;
+      }
+      if (auto it = m.find(name + "64"); it != m.end())
+        return absl::Base64Unescape(it->second, out);
+      return false;
+    };
+    while (true) {
+      line.clear();
+      while ((c = std::getchar()) != EOF && c != '\n') line.push_back(static_cast<char>(c));
+      if (c == EOF && line.empty()) break;
+      ++n;
+      auto m = sop::ParseFlatJson(line);
+      if (!m.ok()) return bad(m.status().message());
+      if (n == 1) {
+        if (m->count("sop_dump") == 0 || (*m)["sop_dump"] != "1") {
+          return bad("not a SOP dump (the first line must be {\"sop_dump\":1})");
+        }
+        continue;
+      }
+      if (auto it = m->find("store"); it != m->end()) {
+        unique = (*m)["unique"] != "false";
+        auto s = (*t)->OpenStore(it->second, {.unique = unique});
+        if (!s.ok()) return bad(s.status().message());
+        store = *s;
+        continue;
+      }
+      std::string key, value;
+      if (!bytes(*m, "k", &key) || !bytes(*m, "v", &value)) return bad("expected k and v");
+      if (store == nullptr) return bad("an entry before any store line");
+      absl::Status st = unique ? store->Put(key, value) : store->Add(key, value);
+      if (!st.ok()) return bad(st.message());
+      if (c == EOF) break;
+    }
+    if (n == 0) return bad("empty input");
+    if (auto st = (*t)->Commit(); !st.ok()) return Fail(st);
     return 0;
   }
 

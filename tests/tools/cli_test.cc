@@ -131,3 +131,64 @@ TEST_F(CliTest, CheckReportsDamageWithExitOne) {
 
 }  // namespace
 }  // namespace sop
+
+namespace sop {
+namespace {
+
+Result SopWithInput(const std::string& args, const std::string& input_file) {
+  return Sop(args + " < " + input_file);
+}
+
+TEST(CliDumpTest, DumpLoadDumpIsByteIdenticalAndABadLineLoadsNothing) {
+  testing::TempDir dir;
+  std::string a = dir.File("a"), b = dir.File("b");
+  {
+    auto db = Database::Open(a);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK((*db)->Update([](Transaction& t) -> absl::Status {
+      auto u = t.OpenStore("unique");
+      auto d = t.OpenStore("dups", {.unique = false});
+      if (!u.ok() || !d.ok()) return absl::InternalError("open");
+      for (int i = 0; i < 500; ++i) {
+        if (auto st = (*u)->Put(absl::StrCat("key", i), absl::StrCat("value \"", i, "\"\n\t"));
+            !st.ok()) {
+          return st;
+        }
+      }
+      if (auto st = (*u)->Put(std::string("\x00\xff\x80", 3), std::string("\xc3\x28", 2));
+          !st.ok()) {
+        return st;  // not UTF-8: base64 in the dump
+      }
+      if (auto st = (*u)->Put("big", testing::Pattern(1, 5000)); !st.ok()) return st;
+      for (const char* v : {"first", "second", "third"}) {
+        if (auto st = (*d)->Add("same", v); !st.ok()) return st;
+      }
+      return absl::OkStatus();
+    }));
+  }
+  std::string d1 = dir.File("d1"), d2 = dir.File("d2");
+  ASSERT_EQ(Sop("dump " + a + " > " + d1).code, 0);
+  ASSERT_EQ(SopWithInput("load " + b, d1).code, 0);
+  ASSERT_EQ(Sop("dump " + b + " > " + d2).code, 0);
+  std::string first = testing::ReadFileBytes(d1), second = testing::ReadFileBytes(d2);
+  EXPECT_GT(first.size(), 10000u);
+  EXPECT_TRUE(first == second) << "dump -> load -> dump differs";
+  EXPECT_NE(first.find("\"k64\""), std::string::npos);
+  // Duplicates keep their order.
+  EXPECT_LT(first.find("\"first\""), first.find("\"second\""));
+
+  std::string bad = dir.File("bad");
+  testing::WriteFileBytes(bad,
+                          "{\"sop_dump\":1}\n{\"store\":\"s\",\"unique\":true}\n"
+                          "{\"k\":\"ok\",\"v\":\"1\"}\n{\"k\":\"broken\n");
+  Result r = SopWithInput("load " + dir.File("c"), bad);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("line 4"), std::string::npos) << r.out;
+  auto c = Database::Open(dir.File("c"));
+  SOP_ASSERT_OK(c);
+  auto t = (*c)->Begin(TxnMode::kReadOnly);
+  EXPECT_TRUE(absl::IsNotFound((*t)->OpenStore("s").status()));  // all or nothing
+}
+
+}  // namespace
+}  // namespace sop
