@@ -218,6 +218,23 @@ void DatabaseImpl::DrainLocked() {
   backend_->log()->Resume();
 }
 
+void DatabaseImpl::DrainIfFailedLocked() {
+  bool failed;
+  {
+    MutexLock snap(&snap_mu_);
+    failed = pipeline_failed_;
+  }
+  if (failed) DrainLocked();
+}
+
+absl::Status DatabaseImpl::MakeValuesDurable(const TransactionImpl& txn) {
+  // Large values first: durable before the record that refers to them.
+  if (txn.new_value_blobs().empty()) return absl::OkStatus();
+  WriteBatch batch;
+  for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
+  return backend_->blobs().Apply(batch);
+}
+
 absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     TransactionImpl* own, absl::string_view ops, absl::flat_hash_set<std::string> keys,
     std::string record, absl::string_view deciding) {
@@ -332,21 +349,11 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
 
 absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   if (txn.record().empty()) return absl::OkStatus();  // nothing changed
-  if (!txn.new_value_blobs().empty()) {
-    // Large values first: durable before the record that refers to them.
-    WriteBatch batch;
-    for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
-    if (auto st = backend_->blobs().Apply(batch); !st.ok()) return st;
-  }
+  if (auto st = MakeValuesDurable(txn); !st.ok()) return st;
   absl::StatusOr<Pending> pending;
   {
     MutexLock lock(&commit_mu_);
-    bool failed;
-    {
-      MutexLock snap(&snap_mu_);
-      failed = pipeline_failed_;
-    }
-    if (failed) DrainLocked();
+    DrainIfFailedLocked();
     if (auto st = Validate(txn); !st.ok()) return st;
     pending =
         ApplyAndEnqueueLocked(&txn, txn.record(), txn.write_keys(), CommitRecord(txn.record()), "");
@@ -356,20 +363,11 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
 }
 
 absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view xid) {
-  if (!txn.new_value_blobs().empty()) {
-    WriteBatch batch;
-    for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
-    if (auto st = backend_->blobs().Apply(batch); !st.ok()) return st;
-  }
+  if (auto st = MakeValuesDurable(txn); !st.ok()) return st;
   uint64_t ticket;
   {
     MutexLock lock(&commit_mu_);
-    bool failed;
-    {
-      MutexLock snap(&snap_mu_);
-      failed = pipeline_failed_;
-    }
-    if (failed) DrainLocked();
+    DrainIfFailedLocked();
     if (prepared_.contains(xid)) {
       return absl::AlreadyExistsError(absl::StrCat("transaction ", xid, " is already prepared"));
     }
@@ -409,12 +407,7 @@ absl::Status DatabaseImpl::CommitPrepared(absl::string_view xid) {
   absl::StatusOr<Pending> pending;
   {
     MutexLock lock(&commit_mu_);
-    bool failed;
-    {
-      MutexLock snap(&snap_mu_);
-      failed = pipeline_failed_;
-    }
-    if (failed) DrainLocked();
+    DrainIfFailedLocked();
     auto it = prepared_.find(xid);
     if (it == prepared_.end() || it->second.deciding) {
       return absl::NotFoundError(absl::StrCat("no prepared transaction ", xid));

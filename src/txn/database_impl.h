@@ -76,6 +76,11 @@ class DatabaseImpl final : public Database {
   // Waits until every enqueued commit has finished; after a failed commit,
   // removes the versions of those that did not reach the log.
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // DrainLocked(), but only after a failed commit.
+  void DrainIfFailedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Applies the blobs of the transaction's large values, so they are durable
+  // before the record that names them.
+  absl::Status MakeValuesDurable(const TransactionImpl& txn);
   uint64_t OldestSnapshot();
   // What the commits after `snapshot` wrote, or what a prepared transaction
   // holds, conflicts with what `txn` wrote (or read, if serializable)?
