@@ -23,6 +23,7 @@
 
 #include "absl/strings/match.h"
 #include "benchmark/benchmark.h"
+#include "machine_limits.h"
 #include "sop/backend.h"
 #include "util/coding.h"
 
@@ -87,44 +88,9 @@ class CountingEnv final : public sop::Env {
   sop::Env* base_ = sop::Env::Default();
 };
 
-// The machine's limits, measured in the directory the benchmarks use right
-// before each durable benchmark, so both sides of a ratio see the same load.
-double MedianSeconds(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
-
-// Median latency of a bare 4 KiB append + fdatasync, in seconds.
-double BareFdatasyncSeconds(const std::string& dir) {
-  int fd = ::open((dir + "/bare").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
-  std::string page(4096, 'r');
-  std::vector<double> lat;
-  for (int i = 0; i < 200; ++i) {
-    auto t0 = Clock::now();
-    if (::pwrite(fd, page.data(), page.size(), static_cast<off_t>(i) * 4096) < 0) break;
-    if (::fdatasync(fd) != 0) break;
-    lat.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  ::close(fd);
-  std::filesystem::remove(dir + "/bare");
-  return MedianSeconds(std::move(lat));
-}
-
-// Bandwidth of a bare sequential write of `bytes` + fdatasync, in bytes/s.
-double BareWriteBytesPerSecond(const std::string& dir, uint64_t bytes) {
-  int fd = ::open((dir + "/bare").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
-  std::string chunk(1 << 20, 'w');
-  auto t0 = Clock::now();
-  for (uint64_t off = 0; off < bytes; off += chunk.size()) {
-    if (::pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(off)) < 0) break;
-  }
-  (void)::fdatasync(fd);
-  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  ::close(fd);
-  std::filesystem::remove(dir + "/bare");
-  return static_cast<double>(bytes) / seconds;
-}
+using sop::bench::BareFdatasyncSeconds;
+using sop::bench::BareWriteBytesPerSecond;
+using sop::bench::MedianSeconds;
 
 // The bare limit as a benchmark too, so it sits in the same table.
 void BM_Bare4KiBPwriteFdatasync(benchmark::State& state) {

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
+#include "machine_limits.h"
 #include "sop/sop.h"
 
 namespace {
@@ -35,20 +36,7 @@ std::string Dir(const char* name) {
   return dir;
 }
 
-double BareFdatasyncSeconds(const std::string& dir) {
-  int fd = ::open((dir + "/bare").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
-  std::string page(4096, 'r');
-  std::vector<double> lat;
-  for (int i = 0; i < 200; ++i) {
-    auto t0 = Clock::now();
-    if (::pwrite(fd, page.data(), page.size(), static_cast<off_t>(i) * 4096) < 0) break;
-    if (::fdatasync(fd) != 0) break;
-    lat.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  ::close(fd);
-  std::nth_element(lat.begin(), lat.begin() + lat.size() / 2, lat.end());
-  return lat[lat.size() / 2];
-}
+using sop::bench::BareFdatasyncSeconds;
 
 // One Put per durable transaction, from state.threads() threads at once.
 void BM_DurableOnePutTxn(benchmark::State& state) {
