@@ -182,6 +182,13 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
   // An internal split moves one separator up, so it needs three to leave
   // both halves a separator; a node of two huge separators stays oversized.
   if (n->bytes <= max_bytes_ || n->size() < (n->leaf ? 2u : 3u)) return absl::OkStatus();
+  // Appending at the right edge of the tree (ascending keys: bulk loads,
+  // counters, timestamps) splits off only the new entry, so the nodes left
+  // behind stay full instead of half full; SQLite and LMDB do the same.
+  bool append = path[level].index == n->size() - 1;
+  for (size_t i = 0; append && i < level; ++i) {
+    append = path[i].node != nullptr && path[i].index == path[i].node->size();
+  }
   if (level == 0) {
     // The root keeps its id: its contents move down into a new child.
     uint64_t child = sink.Create(std::move(*n));
@@ -196,9 +203,12 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
     if (!moved.ok()) return moved.status();
     n = *moved;
   }
-  // Split where the bytes are halved.
-  size_t half = n->bytes / 2, acc = 0, m = 0;
-  while (m < n->size() && acc < half) acc += n->EntryBytes(m++);
+  // Split where the bytes are halved, or before the appended entry.
+  size_t m = n->size();
+  if (!append) {
+    size_t half = n->bytes / 2, acc = 0;
+    for (m = 0; m < n->size() && acc < half;) acc += n->EntryBytes(m++);
+  }
   m = std::clamp<size_t>(m, 1, n->size() - (n->leaf ? 1 : 2));
   Node right;
   std::string sep_key;
@@ -421,7 +431,11 @@ absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, 
   for (size_t i = 0; i < n.size(); ++i) {
     stats->biggest_entry = std::max<uint64_t>(stats->biggest_entry, n.EntryBytes(i));
   }
-  if (!root && n.bytes * 4 < max_bytes_ && stats->underfilled == 0) stats->underfilled = id;
+  // The right edge is exempt: an append split leaves a small node there.
+  bool right_edge = hi.key == nullptr;
+  if (!root && !right_edge && n.bytes * 4 < max_bytes_ && stats->underfilled == 0) {
+    stats->underfilled = id;
+  }
   for (size_t i = 0; i < n.size(); ++i) {
     if (i > 0 && Compare(n.keys[i - 1], n.dups[i - 1], n.keys[i], n.dups[i]) >= 0) {
       return Corrupt(id, absl::StrCat("entries ", i - 1, " and ", i, " out of order"));

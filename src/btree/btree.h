@@ -79,8 +79,9 @@ class BTree {
 
   // Verifies the whole tree: keys strictly ordered within each node and
   // within the bounds its parent's separators set, every leaf at the same
-  // depth, no node empty but the root, every node at least a quarter full
-  // when no entry is itself a quarter of a node, and every node
+  // depth, no node empty but the root, every node but the root and those on
+  // the right edge (where an append split leaves a small one) at least a
+  // quarter full when no entry is itself a quarter of a node, and every node
   // readable (so every blob's checksum verified). DataLoss naming the node.
   struct CheckStats {
     uint64_t nodes = 0, leaves = 0, entries = 0, bytes = 0, depth = 0;
