@@ -223,6 +223,11 @@ struct FileBackendOptions {
   uint64_t inline_batch_bytes = 256ull << 10;
   // Where to log recovery and checkpoint events; nullptr means spdlog's default.
   std::shared_ptr<spdlog::logger> logger;
+  // A new database's log starts after this position. A rewritten copy that
+  // replaces a database (Database::Compact) continues the original's log
+  // positions, so that the original's emptied log can never be taken for
+  // one that runs ahead of the new file. Ignored for an existing database.
+  uint64_t first_log_position = 0;
 };
 
 // Opens (or creates) the database files `path` (data), `path`-wal and

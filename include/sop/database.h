@@ -24,6 +24,10 @@ struct DatabaseStats {
   uint64_t live_snapshots = 0;     // transactions holding a snapshot now
 };
 
+// Told, as a long operation (Backup, Compact) advances, how many bytes of
+// keys and values it has done.
+using ProgressFn = std::function<void(uint64_t bytes_done)>;
+
 // A database: named stores (B-trees with copy-on-write nodes) in one data
 // file with its write-ahead log. Commits are logged (one small record, one
 // fdatasync); checkpoints write the changed nodes and the node registry as
@@ -78,6 +82,26 @@ class Database {
   virtual std::vector<std::string> InDoubt() = 0;
   virtual absl::Status CommitPrepared(absl::string_view xid) = 0;
   virtual absl::Status AbortPrepared(absl::string_view xid) = 0;
+
+  // Writes a consistent copy of the database as of this call (what a
+  // snapshot taken now sees) to a new database at `dest_path`, while
+  // writers go on. The copy is compact: its nodes are full and it has no
+  // free space. It appears at `dest_path` only once complete and durable
+  // (files `dest_path` and `dest_path`-wal, to be copied together; a
+  // crashed backup leaves only `dest_path`-partial files, which the next
+  // backup to the same path replaces). Errors: AlreadyExists (`dest_path`
+  // exists), FailedPrecondition (a store's comparator is not among
+  // Options::comparators), and I/O errors.
+  virtual absl::Status Backup(const std::string& dest_path, const ProgressFn& progress = {}) = 0;
+
+  // Rewrites the database at `path`, which no one may have open, into a
+  // compact file (full nodes, no free space) that replaces it atomically: a
+  // crash at any moment leaves either the old file or the new one.
+  // Transactions in doubt must be decided first (FailedPrecondition), and
+  // stores with a custom comparator need it in `options`. Needs free disk
+  // space for the copy.
+  static absl::Status Compact(const std::string& path, const Options& options = {},
+                              const ProgressFn& progress = {});
 
   // Current counters. Thread-safe and cheap.
   virtual DatabaseStats Stats() = 0;

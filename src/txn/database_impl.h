@@ -48,6 +48,7 @@ class DatabaseImpl final : public Database {
   std::vector<std::string> InDoubt() override;
   absl::Status CommitPrepared(absl::string_view xid) override;
   absl::Status AbortPrepared(absl::string_view xid) override;
+  absl::Status Backup(const std::string& dest_path, const ProgressFn& progress) override;
   // Phase one for `txn` (Transaction::Prepare).
   absl::Status PrepareWrite(TransactionImpl& txn, absl::string_view xid);
 
@@ -65,6 +66,8 @@ class DatabaseImpl final : public Database {
   // state find them by name.
   void LearnComparator(const Comparator* cmp);
   BlobStore& blobs() { return backend_->blobs(); }
+  CommitLog& log() { return *backend_->log(); }
+  const Options& options() const { return options_; }
   // The comparator named `name` (bytewise or one of Options::comparators).
   const Comparator* FindComparator(absl::string_view name) const;
 

@@ -81,6 +81,8 @@ class TransactionImpl final : public Transaction, public NodeSink {
     if (poisoned_.ok()) poisoned_ = std::move(st);
   }
   DatabaseImpl* db() { return db_; }
+  // The catalog entry of store `name`, if there is one.
+  absl::StatusOr<std::optional<StoreMeta>> LookupStore(absl::string_view name);
   // A value blob this transaction wrote; Released if it rolls back.
   void AddValueBlob(BlobId id) { new_value_blobs_.push_back(id); }
   // A value blob that is no longer referenced once this transaction commits.
@@ -105,7 +107,6 @@ class TransactionImpl final : public Transaction, public NodeSink {
  private:
   absl::StatusOr<RawStore*> OpenStoreWithMeta(absl::string_view name, const StoreMeta& meta,
                                               const Comparator* cmp);
-  absl::StatusOr<std::optional<StoreMeta>> LookupStore(absl::string_view name);
   void Finish();
 
   DatabaseImpl* const db_;

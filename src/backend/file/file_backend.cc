@@ -836,7 +836,7 @@ absl::Status FileBackend::Open() {
                                                 " holds ", records.size(), " records"));
       }
     }
-    auto wal = Wal::Create(env_, wal_path, 0);
+    auto wal = Wal::Create(env_, wal_path, options_.first_log_position);
     if (!wal.ok()) return wal.status();
     wal_ = std::move(*wal);
     if (!file) {
@@ -845,7 +845,8 @@ absl::Status FileBackend::Open() {
       file = std::move(*f);
     }
     data_ = std::make_unique<DataFile>(std::move(file), options_.page_size);
-    header_ = {options_.page_size, 1, 0, BlobId{}, data_->first_blob_page()};
+    header_ = {options_.page_size, 1, options_.first_log_position, BlobId{},
+               data_->first_blob_page()};
     if (auto st = data_->WriteHeader(header_); !st.ok()) return st;
     if (auto st = data_->file().Sync(); !st.ok()) return st;
     if (auto st = env_->SyncDir(DirName(path_)); !st.ok()) return st;
@@ -870,6 +871,20 @@ absl::Status FileBackend::Open() {
         absl::StrCat(path_, ": offset 0: the newest valid header is checkpoint ",
                      header_.checkpoint_no, " (log position ", header_.last_seq, ") but ", wal_path,
                      " starts after position ", wal_->base_seq(), ": a newer header was damaged"));
+  }
+  if (wal_->last_seq() < header_.last_seq) {
+    // Every record a checkpoint covers was durable in the log before the
+    // checkpoint was, so a log ending before it is another file's: that of
+    // the database a compacted copy replaced. Harmless when empty.
+    if (!records.empty()) {
+      return absl::DataLossError(absl::StrCat(
+          wal_path, ": ends at log position ", wal_->last_seq(), ", before ", path_,
+          "'s checkpoint at ", header_.last_seq, ": the log belongs to another database"));
+    }
+    if (auto st = wal_->Rewrite(header_.last_seq, [](const WalRecord&) { return false; });
+        !st.ok()) {
+      return st;
+    }
   }
   if (auto st = LoadState(header_); !st.ok()) return st;
   if (auto st = Replay(records); !st.ok()) return st;

@@ -330,6 +330,8 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   }
   file_ = std::move(w.file_);
   base_seq_ = base_seq;
+  last_seq_ = std::max(last_seq_, base_seq);
+  next_seq_ = std::max(next_seq_, base_seq + 1);
   salt_ = w.salt_;
   end_ = kHeaderSize + buf.size();
   return absl::OkStatus();
