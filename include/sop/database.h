@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,6 +23,21 @@ struct DatabaseStats {
   uint64_t registry_nodes = 0;     // logical node ids known to the registry
   uint64_t committed_version = 0;  // commits since open (the newest snapshot)
   uint64_t live_snapshots = 0;     // transactions holding a snapshot now
+  uint64_t node_versions = 0;      // node versions kept, old ones for live snapshots included
+};
+
+// What Database::Verify found in one store.
+struct StoreReport {
+  std::string name;
+  bool unique = true;
+  std::string comparator;
+  uint64_t entries = 0;
+  uint64_t depth = 0;  // levels of nodes, leaves included
+  uint64_t nodes = 0;
+  uint64_t node_bytes = 0;     // encoded bytes of its nodes
+  uint64_t node_capacity = 0;  // bytes its nodes may hold; node_bytes / node_capacity is the fill
+  uint64_t value_blobs = 0;    // values stored outside the nodes, and their bytes
+  uint64_t value_bytes = 0;
 };
 
 // Told, as a long operation (Backup, Compact) advances, how many bytes of
@@ -73,8 +89,8 @@ class Database {
   // Reads every node and every out-of-node value of every store as of now,
   // verifying every checksum and every B-tree invariant (order, separators,
   // depth, fill). DataLoss naming the store and node on the first damage.
-  // Does not block writers.
-  virtual absl::Status Verify() = 0;
+  // Does not block writers. With `report`, also tells what each store holds.
+  virtual absl::Status Verify(std::vector<StoreReport>* report = nullptr) = 0;
 
   // Two-phase commit after a crash: the ids of transactions prepared and not
   // yet decided (Transaction::Prepare), and their resolution. The decisions
@@ -103,7 +119,7 @@ class Database {
   static absl::Status Compact(const std::string& path, const Options& options = {},
                               const ProgressFn& progress = {});
 
-  // Current counters. Thread-safe and cheap.
+  // Current counters. Thread-safe; walks the node registry (O(nodes)).
   virtual DatabaseStats Stats() = 0;
 
   // Writes every change made since the last checkpoint into the data file

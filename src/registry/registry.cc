@@ -104,4 +104,11 @@ size_t Registry::size() const {
   return map_.size();
 }
 
+size_t Registry::versions() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, versions] : map_) n += versions.size();
+  return n;
+}
+
 }  // namespace sop

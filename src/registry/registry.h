@@ -66,6 +66,8 @@ class Registry {
   bool Prune(uint64_t id, uint64_t oldest);
 
   size_t size() const;
+  // Versions held over all ids (walks the map).
+  size_t versions() const;
 
  private:
   mutable std::shared_mutex mu_;

@@ -461,13 +461,14 @@ DatabaseStats DatabaseImpl::Stats() {
   s.committed_version = committed_.load(std::memory_order_acquire);
   MutexLock lock(&snap_mu_);
   s.live_snapshots = live_snapshots_.size();
+  s.node_versions = registry_.versions();
   return s;
 }
 
-absl::Status DatabaseImpl::Verify() {
+absl::Status DatabaseImpl::Verify(std::vector<StoreReport>* report) {
   auto txn = Begin(TxnMode::kReadOnly, {});
   if (!txn.ok()) return txn.status();
-  return static_cast<TransactionImpl*>(txn->get())->VerifyAll();
+  return static_cast<TransactionImpl*>(txn->get())->VerifyAll(report);
 }
 
 absl::Status DatabaseImpl::Checkpoint() {

@@ -311,13 +311,14 @@ absl::StatusOr<std::vector<std::string>> TransactionImpl::ListStores() {
   return names;
 }
 
-absl::Status TransactionImpl::VerifyAll() {
+absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report) {
   BTree::CheckStats stats;
   if (auto st = catalog_.Check(*this, &stats); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("catalog: ", st.message()));
   }
   auto names = ListStores();
   if (!names.ok()) return names.status();
+  std::string chunk;
   for (const std::string& name : *names) {
     auto meta = LookupStore(name);
     if (!meta.ok()) return meta.status();
@@ -332,6 +333,14 @@ absl::Status TransactionImpl::VerifyAll() {
     if (auto st = tree.Check(*this, &stats); !st.ok()) {
       return absl::Status(st.code(), absl::StrCat("store ", name, ": ", st.message()));
     }
+    StoreReport r{.name = name,
+                  .unique = (*meta)->unique,
+                  .comparator = (*meta)->comparator,
+                  .entries = stats.entries,
+                  .depth = stats.depth,
+                  .nodes = stats.nodes,
+                  .node_bytes = stats.bytes,
+                  .node_capacity = stats.nodes * kMaxNodeBytes};
     TreePath path;
     if (auto st = tree.SeekFirst(*this, &path); !st.ok()) return st;
     while (path.valid()) {
@@ -340,13 +349,19 @@ absl::Status TransactionImpl::VerifyAll() {
         if (!DecodeBlobId(path.leaf().values[path.pos()], &id)) {
           return absl::DataLossError(absl::StrCat("store ", name, ": bad value reference"));
         }
-        if (auto v = db_->blobs().Read(id); !v.ok()) {
-          return absl::Status(v.status().code(),
-                              absl::StrCat("store ", name, ": value: ", v.status().message()));
+        // By pieces, so a value of many GiB is checked in bounded memory.
+        for (uint64_t off = 0; off < id.size; off += chunk.size()) {
+          chunk.resize(std::min<uint64_t>(1 << 20, id.size - off));
+          if (auto st = db_->blobs().ReadRange(id, off, absl::MakeSpan(chunk)); !st.ok()) {
+            return absl::Status(st.code(), absl::StrCat("store ", name, ": value: ", st.message()));
+          }
         }
+        ++r.value_blobs;
+        r.value_bytes += id.size;
       }
       if (auto st = tree.Next(*this, &path); !st.ok()) return st;
     }
+    if (report != nullptr) report->push_back(std::move(r));
   }
   return absl::OkStatus();
 }

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sop/sop.h"
@@ -188,6 +190,134 @@ TEST(CliDumpTest, DumpLoadDumpIsByteIdenticalAndABadLineLoadsNothing) {
   SOP_ASSERT_OK(c);
   auto t = (*c)->Begin(TxnMode::kReadOnly);
   EXPECT_TRUE(absl::IsNotFound((*t)->OpenStore("s").status()));  // all or nothing
+}
+
+}  // namespace
+}  // namespace sop
+
+namespace sop {
+namespace {
+
+class CliOpsTest : public ::testing::Test {
+ protected:
+  // Runs `sop <args>` with `input` on stdin.
+  Result WithInput(const std::string& args, const std::string& input) {
+    std::string file = dir_.File(absl::StrCat("input", ++inputs_));
+    testing::WriteFileBytes(file, input);
+    return Sop(args + " < " + file);
+  }
+  testing::TempDir dir_;
+  std::string db_ = dir_.File("db");
+  int inputs_ = 0;
+};
+
+TEST_F(CliOpsTest, BatchAppliesAllOrNothingAndNamesTheBadLine) {
+  ASSERT_EQ(Sop("create " + db_).code, 0);
+  Result ok = WithInput("batch " + db_,
+                        "# a comment, then a blank line\n\n"
+                        "put people ada \"Ada Lovelace\"\n"
+                        "put people bob b\n"
+                        "dups tags\n"
+                        "add tags x 1\n"
+                        "add tags x 2\n"
+                        "put bin \"\\x00\\xff\" \"a\\tb \\\"q\\\"\"\n"
+                        "del people bob\n");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("applied 7 operations"), std::string::npos) << ok.out;
+  EXPECT_EQ(Sop("get " + db_ + " people ada").out, "Ada Lovelace\n");
+  EXPECT_EQ(Sop("scan " + db_ + " tags").out, "x\t1\nx\t2\n");
+  EXPECT_EQ(Sop("get " + db_ + " bin 00ff --hex").out,
+            absl::StrCat(absl::BytesToHexString("a\tb \"q\""), "\n"));
+  EXPECT_EQ(Sop("get " + db_ + " people bob").code, 1);
+
+  // Each bad batch names its line and changes nothing.
+  for (const auto& [script, line] : std::vector<std::pair<std::string, std::string>>{
+           {"put people cy c\nput people\n", "line 2"},
+           {"put people cy c\n\nfrobnicate x\n", "line 3"},
+           {"put people cy \"unterminated\n", "line 1"},
+           {"put people cy c\nadd people ada again\n", "line 2"},  // exists in a unique store
+           {"put people cy c\ndel people nobody\n", "line 2"},
+           {"put people cy c\ndrop nostore\n", "line 2"}}) {
+    Result bad = WithInput("batch " + db_, script);
+    EXPECT_EQ(bad.code, 1) << script;
+    EXPECT_NE(bad.out.find(line), std::string::npos) << script << " -> " << bad.out;
+    EXPECT_NE(bad.out.find("nothing was applied"), std::string::npos) << bad.out;
+    EXPECT_EQ(Sop("get " + db_ + " people cy").code, 1) << script;
+  }
+  EXPECT_EQ(WithInput("batch " + db_, "drop tags\n").code, 0);
+  EXPECT_EQ(Sop("scan " + db_ + " tags").code, 1);
+}
+
+TEST_F(CliOpsTest, BackupAndCompactKeepEveryEntryAndCompactShrinks) {
+  ASSERT_EQ(Sop("create " + db_).code, 0);
+  std::string script;
+  for (int i = 0; i < 20000; ++i) {
+    absl::StrAppend(&script, "put s key", i * 7919 % 20000, " value-", i, "\n");
+  }
+  ASSERT_EQ(WithInput("batch " + db_, script).code, 0);
+  script.clear();
+  for (int i = 0; i < 20000; ++i) {
+    if (i % 4 != 0) absl::StrAppend(&script, "del s key", i, "\n");
+  }
+  ASSERT_EQ(WithInput("batch " + db_, script).code, 0);
+  std::string before = Sop("dump " + db_).out;
+
+  std::string copy = dir_.File("copy");
+  Result backup = Sop("backup " + db_ + " " + copy);
+  EXPECT_EQ(backup.code, 0) << backup.out;
+  EXPECT_EQ(Sop("dump " + copy).out, before);
+  EXPECT_EQ(Sop("check " + copy).code, 0);
+  Result again = Sop("backup " + db_ + " " + copy);  // never overwrites
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("already exists"), std::string::npos) << again.out;
+
+  uint64_t size_before = std::filesystem::file_size(db_);
+  Result compact = Sop("compact " + db_);
+  EXPECT_EQ(compact.code, 0) << compact.out;
+  EXPECT_LT(std::filesystem::file_size(db_), size_before / 2) << compact.out;
+  EXPECT_EQ(Sop("dump " + db_).out, before);
+  EXPECT_EQ(Sop("check " + db_).code, 0);
+  Result info = Sop("info " + db_);
+  EXPECT_NE(info.out.find("format version   1"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("page size        4096"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("5000 entries"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("fill 9"), std::string::npos) << info.out;  // 90%+ after compaction
+
+  // A database open elsewhere cannot be compacted or backed up by the tool.
+  auto db = Database::Open(db_);
+  SOP_ASSERT_OK(db);
+  EXPECT_EQ(Sop("compact " + db_).code, 1);
+  EXPECT_EQ(Sop("backup " + db_ + " " + dir_.File("other")).code, 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("other")));
+  EXPECT_EQ(Sop("compact " + dir_.path()).code, 1);
+  EXPECT_EQ(Sop("compact " + dir_.File("absent")).code, 1);
+}
+
+TEST_F(CliOpsTest, BenchPrintsEveryWorkloadAndCleansUp) {
+  std::string path = dir_.File("bench");
+  Result r = Sop("bench " + path + " --num 3000");
+  EXPECT_EQ(r.code, 0) << r.out;
+  for (const char* w : {"fillseq", "fillrandom", "overwrite", "readrandom", "readseq", "commit"}) {
+    EXPECT_NE(r.out.find(w), std::string::npos) << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  ASSERT_EQ(Sop("create " + db_).code, 0);
+  EXPECT_EQ(Sop("bench " + db_).code, 1);  // never runs over an existing database
+  EXPECT_EQ(Sop("bench " + path + " --num x").code, 2);
+}
+
+TEST_F(CliOpsTest, EveryCommandHasHelp) {
+  for (const char* cmd : {"create", "info", "put", "get", "del", "scan", "batch", "check", "dump",
+                          "load", "backup", "compact", "bench"}) {
+    Result r = Sop(absl::StrCat(cmd, " --help"));
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_EQ(r.out.rfind(absl::StrCat("usage: sop ", cmd), 0), 0u) << r.out;
+    EXPECT_EQ(Sop(absl::StrCat("help ", cmd)).out, r.out);
+  }
+  Result wrong = Sop("backup " + db_);
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_NE(wrong.out.find("usage: sop backup PATH DEST"), std::string::npos) << wrong.out;
 }
 
 }  // namespace

@@ -227,7 +227,7 @@ void ModelTest::Run(uint64_t default_seed) {
     Step();
     if (HasFatalFailure()) return;
     if (std::getenv("SOP_MODEL_VERIFY_EACH_OP") != nullptr) {
-      auto st = static_cast<TransactionImpl*>(txn_.get())->VerifyAll();
+      auto st = static_cast<TransactionImpl*>(txn_.get())->VerifyAll(nullptr);
       ASSERT_TRUE(st.ok()) << where_ << st;
     }
     if (rng_() % 150 == 0) {  // end the transaction

@@ -12,7 +12,6 @@ namespace sop {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'O', 'P', '-', 'D', 'A', 'T', 'A'};
-constexpr uint32_t kFormatVersion = 1;
 constexpr uint64_t kSlotSize = 512;
 constexpr uint64_t kSlotUsed = 64;
 constexpr uint32_t kBlobMagic = 0x31424C42;  // "BLB1"

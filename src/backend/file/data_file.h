@@ -45,6 +45,8 @@ class DataFile {
     uint64_t page_count = 0;     // pages the image spans
   };
 
+  static constexpr uint32_t kFormatVersion = 1;
+
   static bool ValidPageSize(uint64_t page_size);
 
   // Reads both header slots and returns the newest valid one. DataLoss if
