@@ -40,6 +40,9 @@ class Comparator {
 // memcmp order (shorter first on a common prefix). Name "sop.bytewise".
 const Comparator* BytewiseComparator();
 
+// The largest StoreOptions::max_value_in_node: 64 KiB.
+inline constexpr uint32_t kMaxValueInNode = 64 << 10;
+
 struct StoreOptions {
   // false lets the store hold several entries with the same key (SOP's
   // IsUnique=false); they keep the order they were added in.
@@ -48,6 +51,7 @@ struct StoreOptions {
   const Comparator* comparator = nullptr;
   // Values longer than this many bytes are stored outside the B-tree node as
   // their own blob (SOP's value-in-node flag); shorter ones live in the leaf.
+  // At most kMaxValueInNode (else InvalidArgument when the store is created).
   uint32_t max_value_in_node = 1024;
 };
 

@@ -48,7 +48,7 @@ absl::Status BTree::SeekGE(NodeSource& src, absl::string_view key, uint64_t dup,
       size_t lo = 0, hi = n->size();
       while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (Compare(n->keys[mid], n->dups[mid], key, dup) < 0) {
+        if (Compare(n->key(mid), n->dup(mid), key, dup) < 0) {
           lo = mid + 1;
         } else {
           hi = mid;
@@ -65,7 +65,7 @@ absl::Status BTree::SeekGE(NodeSource& src, absl::string_view key, uint64_t dup,
     size_t lo = 0, hi = n->size();
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (Compare(n->keys[mid], n->dups[mid], key, dup) <= 0) {
+      if (Compare(n->key(mid), n->dup(mid), key, dup) <= 0) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -137,8 +137,8 @@ absl::Status BTree::Prev(NodeSource& src, TreePath* path) const {
   return absl::OkStatus();
 }
 
-absl::Status BTree::Insert(NodeSink& sink, std::string key, uint64_t dup, std::string value,
-                           ValueKind kind) const {
+absl::Status BTree::Insert(NodeSink& sink, absl::string_view key, uint64_t dup,
+                           absl::string_view value, ValueKind kind) const {
   // Descend to the leaf that must hold the entry (no stepping to the next leaf).
   std::vector<TreePath::Frame> path;
   uint64_t id = root_;
@@ -150,7 +150,7 @@ absl::Status BTree::Insert(NodeSink& sink, std::string key, uint64_t dup, std::s
     bool leaf = n.leaf;
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      int c = Compare(n.keys[mid], n.dups[mid], key, dup);
+      int c = Compare(n.key(mid), n.dup(mid), key, dup);
       if (leaf ? c < 0 : c <= 0) {
         lo = mid + 1;
       } else {
@@ -159,7 +159,7 @@ absl::Status BTree::Insert(NodeSink& sink, std::string key, uint64_t dup, std::s
     }
     path.push_back({id, *node, lo});
     if (leaf) {
-      if (lo < n.size() && Compare(n.keys[lo], n.dups[lo], key, dup) == 0) {
+      if (lo < n.size() && Compare(n.key(lo), n.dup(lo), key, dup) == 0) {
         return absl::AlreadyExistsError("entry exists");
       }
       break;
@@ -170,7 +170,7 @@ absl::Status BTree::Insert(NodeSink& sink, std::string key, uint64_t dup, std::s
   }
   auto leaf = sink.Mutable(path.back().id);
   if (!leaf.ok()) return leaf.status();
-  (*leaf)->InsertEntry(path.back().index, std::move(key), dup, std::move(value), kind);
+  (*leaf)->InsertEntry(path.back().index, key, dup, value, kind);
   return SplitIfNeeded(sink, path, path.size() - 1);
 }
 
@@ -215,18 +215,15 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
   uint64_t sep_dup;
   if (n->leaf) {
     n->MoveTail(m, &right);
-    sep_key = right.keys[0];
-    sep_dup = right.dups[0];
+    sep_key = std::string(right.key(0));
+    sep_dup = right.dup(0);
   } else {
-    right.leaf = false;
-    sep_key = std::move(n->keys[m]);
-    sep_dup = n->dups[m];
-    right.keys.assign(std::make_move_iterator(n->keys.begin() + m + 1),
-                      std::make_move_iterator(n->keys.end()));
-    right.dups.assign(n->dups.begin() + m + 1, n->dups.end());
+    // Separator m moves up; those after it, and their children, go right.
+    sep_key = std::string(n->key(m));
+    sep_dup = n->dup(m);
     right.children.assign(n->children.begin() + m + 1, n->children.end());
-    n->keys.resize(m);
-    n->dups.resize(m);
+    n->MoveTail(m + 1, &right);
+    n->Truncate(m);
     n->children.resize(m + 1);
     n->Recount();
     right.Recount();
@@ -234,17 +231,17 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
   uint64_t right_id = sink.Create(std::move(right));
   auto parent = sink.Mutable(path[level - 1].id);
   if (!parent.ok()) return parent.status();
-  (*parent)->InsertSeparator(path[level - 1].index, std::move(sep_key), sep_dup, right_id);
+  (*parent)->InsertSeparator(path[level - 1].index, sep_key, sep_dup, right_id);
   return SplitIfNeeded(sink, path, level - 1);
 }
 
-absl::Status BTree::SetValue(NodeSink& sink, const TreePath& path, std::string value,
+absl::Status BTree::SetValue(NodeSink& sink, const TreePath& path, absl::string_view value,
                              ValueKind kind) const {
   std::vector<TreePath::Frame> frames = path.frames;
   auto leaf = sink.Mutable(frames.back().id);
   if (!leaf.ok()) return leaf.status();
   size_t before = (*leaf)->bytes;
-  (*leaf)->SetValue(frames.back().index, std::move(value), kind);
+  (*leaf)->SetValue(frames.back().index, value, kind);
   // A longer value may overfill the leaf, a shorter one underfill it.
   if ((*leaf)->bytes > before) return SplitIfNeeded(sink, frames, frames.size() - 1);
   return Rebalance(sink, frames, frames.size() - 1);
@@ -329,17 +326,10 @@ absl::Status BTree::Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path
   if (l->bytes + r->bytes + sep_bytes <= max_bytes_) {
     // Merge right into left.
     if (!l->leaf) {
-      l->keys.push_back(p->keys[li]);
-      l->dups.push_back(p->dups[li]);
+      l->InsertKey(l->size(), p->key(li), p->dup(li));
       l->children.insert(l->children.end(), r->children.begin(), r->children.end());
-    } else {
-      l->values.insert(l->values.end(), std::make_move_iterator(r->values.begin()),
-                       std::make_move_iterator(r->values.end()));
-      l->kinds.insert(l->kinds.end(), r->kinds.begin(), r->kinds.end());
     }
-    l->keys.insert(l->keys.end(), std::make_move_iterator(r->keys.begin()),
-                   std::make_move_iterator(r->keys.end()));
-    l->dups.insert(l->dups.end(), r->dups.begin(), r->dups.end());
+    for (size_t i = 0; i < r->size(); ++i) l->AppendFrom(*r, i);
     l->Recount();
     p->EraseSeparator(li);
     sink.Free(right_id);
@@ -365,28 +355,22 @@ absl::Status BTree::Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path
       size_t to = left_bigger ? 0 : l->size();
       Node* src = left_bigger ? l : r;
       Node* dst = left_bigger ? r : l;
-      dst->InsertEntry(to, std::move(src->keys[from]), src->dups[from],
-                       std::move(src->values[from]), src->kinds[from]);
+      dst->InsertEntry(to, src->key(from), src->dup(from), src->value(from), src->kind(from));
       src->EraseEntry(from);
-      p->keys[li] = r->keys[0];
-      p->dups[li] = r->dups[0];
+      p->SetSeparator(li, r->key(0), r->dup(0));
     } else if (left_bigger) {
-      r->keys.insert(r->keys.begin(), std::move(p->keys[li]));
-      r->dups.insert(r->dups.begin(), p->dups[li]);
+      // The parent's separator comes down to the right; the left's last goes up.
+      size_t last = l->size() - 1;
+      r->InsertKey(0, p->key(li), p->dup(li));
       r->children.insert(r->children.begin(), l->children.back());
-      p->keys[li] = std::move(l->keys.back());
-      p->dups[li] = l->dups.back();
-      l->keys.pop_back();
-      l->dups.pop_back();
+      p->SetSeparator(li, l->key(last), l->dup(last));
+      l->Truncate(last);
       l->children.pop_back();
     } else {
-      l->keys.push_back(std::move(p->keys[li]));
-      l->dups.push_back(p->dups[li]);
+      l->InsertKey(l->size(), p->key(li), p->dup(li));
       l->children.push_back(r->children.front());
-      p->keys[li] = std::move(r->keys.front());
-      p->dups[li] = r->dups.front();
-      r->keys.erase(r->keys.begin());
-      r->dups.erase(r->dups.begin());
+      p->SetSeparator(li, r->key(0), r->dup(0));
+      r->EraseKey(0);
       r->children.erase(r->children.begin());
     }
     l->Recount();
@@ -420,10 +404,8 @@ absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, 
   const Node& n = **read;
   ++stats->nodes;
   stats->bytes += n.bytes;
-  if (n.dups.size() != n.size() ||
-      (n.leaf ? n.values.size() != n.size() || n.kinds.size() != n.size()
-              : n.children.size() != n.size() + 1)) {
-    return Corrupt(id, "arrays of different lengths");
+  if (!n.leaf && n.children.size() != n.size() + 1) {
+    return Corrupt(id, "children and separators do not match");
   }
   bool root = id == root_;
   if (root && !n.leaf && n.size() == 0) return Corrupt(id, "root with a single child");
@@ -432,18 +414,18 @@ absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, 
     stats->biggest_entry = std::max<uint64_t>(stats->biggest_entry, n.EntryBytes(i));
   }
   // The right edge is exempt: an append split leaves a small node there.
-  bool right_edge = hi.key == nullptr;
+  bool right_edge = !hi.set;
   if (!root && !right_edge && n.bytes * 4 < max_bytes_ && stats->underfilled == 0) {
     stats->underfilled = id;
   }
   for (size_t i = 0; i < n.size(); ++i) {
-    if (i > 0 && Compare(n.keys[i - 1], n.dups[i - 1], n.keys[i], n.dups[i]) >= 0) {
+    if (i > 0 && Compare(n.key(i - 1), n.dup(i - 1), n.key(i), n.dup(i)) >= 0) {
       return Corrupt(id, absl::StrCat("entries ", i - 1, " and ", i, " out of order"));
     }
-    if (lo.key != nullptr && Compare(n.keys[i], n.dups[i], *lo.key, lo.dup) < 0) {
+    if (lo.set && Compare(n.key(i), n.dup(i), lo.key, lo.dup) < 0) {
       return Corrupt(id, absl::StrCat("entry ", i, " below its parent's separator"));
     }
-    if (hi.key != nullptr && Compare(n.keys[i], n.dups[i], *hi.key, hi.dup) >= 0) {
+    if (hi.set && Compare(n.key(i), n.dup(i), hi.key, hi.dup) >= 0) {
       return Corrupt(id, absl::StrCat("entry ", i, " not below its parent's next separator"));
     }
   }
@@ -458,8 +440,8 @@ absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, 
     return absl::OkStatus();
   }
   for (size_t i = 0; i < n.children.size(); ++i) {
-    Bound child_lo = i == 0 ? lo : Bound{&n.keys[i - 1], n.dups[i - 1]};
-    Bound child_hi = i == n.size() ? hi : Bound{&n.keys[i], n.dups[i]};
+    Bound child_lo = i == 0 ? lo : Bound{true, n.key(i - 1), n.dup(i - 1)};
+    Bound child_hi = i == n.size() ? hi : Bound{true, n.key(i), n.dup(i)};
     if (auto st = CheckNode(src, n.children[i], child_lo, child_hi, depth + 1, leaf_depth, stats);
         !st.ok()) {
       return st;

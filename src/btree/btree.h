@@ -67,10 +67,10 @@ class BTree {
   absl::Status Prev(NodeSource& src, TreePath* path) const;
 
   // Inserts an entry, which must not exist (same key and dup).
-  absl::Status Insert(NodeSink& sink, std::string key, uint64_t dup, std::string value,
+  absl::Status Insert(NodeSink& sink, absl::string_view key, uint64_t dup, absl::string_view value,
                       ValueKind kind) const;
   // Replaces the value of the entry `path` points at (a path from SeekGE).
-  absl::Status SetValue(NodeSink& sink, const TreePath& path, std::string value,
+  absl::Status SetValue(NodeSink& sink, const TreePath& path, absl::string_view value,
                         ValueKind kind) const;
   // Removes the entry `path` points at and rebalances.
   absl::Status Erase(NodeSink& sink, const TreePath& path) const;
@@ -94,7 +94,8 @@ class BTree {
 
  private:
   struct Bound {
-    const std::string* key = nullptr;
+    bool set = false;
+    absl::string_view key;
     uint64_t dup = 0;
   };
   absl::Status CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, uint64_t depth,

@@ -2,16 +2,19 @@
 
 #include "btree/node.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "util/coding.h"
 
 namespace sop {
 
 size_t Node::EntryBytes(size_t i) const {
-  size_t n = VarintLength(keys[i].size()) + keys[i].size() + VarintLength(dups[i]);
+  const Slot& s = slots_[i];
+  size_t n = VarintLength(s.key_len) + s.key_len + VarintLength(s.dup);
   if (leaf) {
-    n += 1 + VarintLength(values[i].size()) + values[i].size();
-  } else {
+    n += 1 + VarintLength(s.value_len) + s.value_len;
+  } else if (i + 1 < children.size()) {
     n += VarintLength(children[i + 1]);
   }
   return n;
@@ -19,76 +22,147 @@ size_t Node::EntryBytes(size_t i) const {
 
 void Node::Recount() {
   bytes = 8;
-  for (size_t i = 0; i < keys.size(); ++i) bytes += EntryBytes(i);
+  for (size_t i = 0; i < slots_.size(); ++i) bytes += EntryBytes(i);
 }
 
-void Node::InsertEntry(size_t i, std::string key, uint64_t dup, std::string value, ValueKind kind) {
-  keys.insert(keys.begin() + i, std::move(key));
-  dups.insert(dups.begin() + i, dup);
-  values.insert(values.begin() + i, std::move(value));
-  kinds.insert(kinds.begin() + i, kind);
+uint32_t Node::Store(absl::string_view b) {
+  if (b.empty()) return 0;
+  if (b.data() >= heap_.data() && b.data() < heap_.data() + heap_.size()) {
+    std::string copy(b);  // appending may move heap_ under `b`
+    return Store(copy);
+  }
+  uint32_t at = static_cast<uint32_t>(heap_.size());
+  heap_.append(b.data(), b.size());
+  return at;
+}
+
+void Node::Forget(uint32_t len) {
+  garbage_ += len;
+  if (garbage_ > 1024 && garbage_ > heap_.size() / 2) Reclaim();
+}
+
+void Node::Reclaim() {
+  std::string fresh;
+  fresh.reserve(heap_.size() - garbage_);
+  for (Slot& s : slots_) {
+    uint32_t k = static_cast<uint32_t>(fresh.size());
+    fresh.append(heap_, s.key, s.key_len);
+    s.key = k;
+    uint32_t v = static_cast<uint32_t>(fresh.size());
+    fresh.append(heap_, s.value, s.value_len);
+    s.value = v;
+  }
+  heap_ = std::move(fresh);
+  garbage_ = 0;
+}
+
+void Node::InsertEntry(size_t i, absl::string_view key, uint64_t dup, absl::string_view value,
+                       ValueKind kind) {
+  Slot s;
+  s.key = Store(key);
+  s.key_len = static_cast<uint32_t>(key.size());
+  s.value = Store(value);
+  s.value_len = static_cast<uint32_t>(value.size());
+  s.dup = dup;
+  s.kind = kind;
+  slots_.insert(slots_.begin() + i, s);
   bytes += EntryBytes(i);
 }
 
-void Node::SetValue(size_t i, std::string value, ValueKind kind) {
+void Node::SetValue(size_t i, absl::string_view value, ValueKind kind) {
   bytes -= EntryBytes(i);
-  values[i] = std::move(value);
-  kinds[i] = kind;
+  Slot& s = slots_[i];
+  const uint32_t old = s.value_len;
+  if (value.size() <= old) {
+    if (!value.empty()) std::memmove(heap_.data() + s.value, value.data(), value.size());
+  } else {
+    s.value = Store(value);
+  }
+  s.value_len = static_cast<uint32_t>(value.size());
+  s.kind = kind;
   bytes += EntryBytes(i);
+  // Last: reclaiming rewrites heap_ from the slots, which must be current.
+  Forget(value.size() <= old ? old - s.value_len : old);
 }
 
 void Node::EraseEntry(size_t i) {
   bytes -= EntryBytes(i);
-  keys.erase(keys.begin() + i);
-  dups.erase(dups.begin() + i);
-  values.erase(values.begin() + i);
-  kinds.erase(kinds.begin() + i);
+  uint32_t len = slots_[i].key_len + slots_[i].value_len;
+  slots_.erase(slots_.begin() + i);
+  Forget(len);
 }
 
-void Node::InsertSeparator(size_t i, std::string key, uint64_t dup, uint64_t right_child) {
-  keys.insert(keys.begin() + i, std::move(key));
-  dups.insert(dups.begin() + i, dup);
+void Node::MoveTail(size_t from, Node* right) {
+  right->leaf = leaf;
+  for (size_t i = from; i < slots_.size(); ++i) right->AppendFrom(*this, i);
+  Truncate(from);
+  Recount();
+  right->Recount();
+}
+
+void Node::AppendFrom(const Node& other, size_t i) {
+  Slot s = other.slots_[i];
+  s.key = Store(other.key(i));
+  s.value = Store(other.value(i));
+  slots_.push_back(s);
+}
+
+void Node::InsertSeparator(size_t i, absl::string_view key, uint64_t dup, uint64_t right_child) {
+  InsertKey(i, key, dup);
   children.insert(children.begin() + i + 1, right_child);
   bytes += EntryBytes(i);
 }
 
 void Node::EraseSeparator(size_t i) {
   bytes -= EntryBytes(i);
-  keys.erase(keys.begin() + i);
-  dups.erase(dups.begin() + i);
+  EraseKey(i);
   children.erase(children.begin() + i + 1);
 }
 
-void Node::MoveTail(size_t from, Node* right) {
-  right->leaf = leaf;
-  right->keys.assign(std::make_move_iterator(keys.begin() + from),
-                     std::make_move_iterator(keys.end()));
-  right->dups.assign(dups.begin() + from, dups.end());
-  keys.resize(from);
-  dups.resize(from);
-  if (leaf) {
-    right->values.assign(std::make_move_iterator(values.begin() + from),
-                         std::make_move_iterator(values.end()));
-    right->kinds.assign(kinds.begin() + from, kinds.end());
-    values.resize(from);
-    kinds.resize(from);
-  }
-  Recount();
-  right->Recount();
+void Node::SetSeparator(size_t i, absl::string_view key, uint64_t dup) {
+  bytes -= EntryBytes(i);
+  uint32_t old = slots_[i].key_len;
+  uint32_t at = Store(key);
+  slots_[i].key = at;
+  slots_[i].key_len = static_cast<uint32_t>(key.size());
+  slots_[i].dup = dup;
+  bytes += EntryBytes(i);
+  Forget(old);
+}
+
+void Node::InsertKey(size_t i, absl::string_view key, uint64_t dup) {
+  Slot s;
+  s.key = Store(key);
+  s.key_len = static_cast<uint32_t>(key.size());
+  s.dup = dup;
+  slots_.insert(slots_.begin() + i, s);
+}
+
+void Node::EraseKey(size_t i) {
+  uint32_t len = slots_[i].key_len;
+  slots_.erase(slots_.begin() + i);
+  Forget(len);
+}
+
+void Node::Truncate(size_t n) {
+  uint32_t len = 0;
+  for (size_t i = n; i < slots_.size(); ++i) len += slots_[i].key_len + slots_[i].value_len;
+  slots_.resize(n);
+  Forget(len);
 }
 
 std::string EncodeNode(const Node& node) {
   std::string out;
   out.reserve(node.bytes + 16);
   out.push_back(node.leaf ? 'L' : 'I');
-  PutVarint64(&out, node.keys.size());
+  PutVarint64(&out, node.size());
   if (!node.leaf) PutVarint64(&out, node.children[0]);
-  for (size_t i = 0; i < node.keys.size(); ++i) {
-    PutLengthPrefixed(&out, node.keys[i]);
-    PutVarint64(&out, node.dups[i]);
+  for (size_t i = 0; i < node.size(); ++i) {
+    PutLengthPrefixed(&out, node.key(i));
+    PutVarint64(&out, node.dup(i));
     if (node.leaf) {
-      out.push_back(static_cast<char>(node.kinds[i]));
-      PutLengthPrefixed(&out, node.values[i]);
+      out.push_back(static_cast<char>(node.kind(i)));
+      PutLengthPrefixed(&out, node.value(i));
     } else {
       PutVarint64(&out, node.children[i + 1]);
     }
@@ -108,35 +182,46 @@ absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where
   }
   // Every entry takes at least 3 bytes: never reserve from an unchecked count.
   if (n > bytes.size() / 3) return bad("claims more entries than its size allows");
+  if (bytes.size() > UINT32_MAX) return bad("is larger than 4 GiB");
   Node node;
   node.leaf = kind == 'L';
-  node.keys.reserve(n);
-  node.dups.reserve(n);
+  // The slots point into a copy of the encoding itself: one allocation.
+  node.heap_.assign(bytes.data(), bytes.size());
+  node.slots_.reserve(n);
+  auto offset = [&](absl::string_view part) {
+    return static_cast<uint32_t>(part.data() - bytes.data());
+  };
   if (!node.leaf) {
+    node.children.reserve(n + 1);
     uint64_t child;
     if (!d.GetVarint64(&child)) return bad("is truncated");
     node.children.push_back(child);
   }
+  size_t live = 0;
   for (uint64_t i = 0; i < n; ++i) {
     absl::string_view key;
-    uint64_t dup;
-    if (!d.GetLengthPrefixed(&key) || !d.GetVarint64(&dup)) return bad("is truncated");
-    node.keys.emplace_back(key);
-    node.dups.push_back(dup);
+    Node::Slot s;
+    if (!d.GetLengthPrefixed(&key) || !d.GetVarint64(&s.dup)) return bad("is truncated");
+    s.key = offset(key);
+    s.key_len = static_cast<uint32_t>(key.size());
     if (node.leaf) {
       uint8_t vk;
       absl::string_view value;
       if (!d.GetByte(&vk) || vk > 1 || !d.GetLengthPrefixed(&value)) return bad("is truncated");
       if (vk == 1 && value.size() != 16) return bad("has a bad value reference");
-      node.kinds.push_back(static_cast<ValueKind>(vk));
-      node.values.emplace_back(value);
+      s.kind = static_cast<ValueKind>(vk);
+      s.value = offset(value);
+      s.value_len = static_cast<uint32_t>(value.size());
     } else {
       uint64_t child;
       if (!d.GetVarint64(&child)) return bad("is truncated");
       node.children.push_back(child);
     }
+    live += s.key_len + s.value_len;
+    node.slots_.push_back(s);
   }
   if (!d.empty()) return bad("has trailing bytes");
+  node.garbage_ = bytes.size() - live;
   node.Recount();
   return node;
 }

@@ -5,6 +5,12 @@
 // parent. Once published a node version is immutable (shared as NodePtr);
 // a write transaction changes private copies.
 //
+// In memory a node is flat: its keys and values live in one byte buffer,
+// indexed by a slot array in key order, so that copying a node for a write
+// (copy-on-write) or decoding it from its blob costs a few allocations, not
+// two per entry. Edits append to the buffer; the space of erased or
+// replaced bytes is reclaimed when it outgrows the live bytes.
+//
 // Encoding (the content of the node's blob):
 //   u8 kind ('L' leaf, 'I' internal), varint entry count n,
 //   internal: varint child[0], then n x (varint key length, key, varint dup,
@@ -30,29 +36,68 @@ namespace sop {
 
 enum class ValueKind : uint8_t { kInline = 0, kBlob = 1 };
 
-struct Node {
+class Node {
+ public:
   bool leaf = true;
-  std::vector<std::string> keys;
-  std::vector<uint64_t> dups;
-  std::vector<std::string> values;  // leaf: value bytes, or an encoded BlobId
-  std::vector<ValueKind> kinds;     // leaf
-  std::vector<uint64_t> children;   // internal: keys.size() + 1 ids
-  size_t bytes = 8;                 // encoded size (approximate by a few bytes), kept current
+  std::vector<uint64_t> children;  // internal: size() + 1 ids
+  size_t bytes = 8;                // encoded size (approximate by a few bytes), kept current
 
-  size_t size() const { return keys.size(); }
+  size_t size() const { return slots_.size(); }
+  absl::string_view key(size_t i) const {
+    return {heap_.data() + slots_[i].key, slots_[i].key_len};
+  }
+  uint64_t dup(size_t i) const { return slots_[i].dup; }
+  // Leaf only: the value bytes, or an encoded BlobId.
+  absl::string_view value(size_t i) const {
+    return {heap_.data() + slots_[i].value, slots_[i].value_len};
+  }
+  ValueKind kind(size_t i) const { return slots_[i].kind; }
+  // Encoded bytes of entry i (with its right child, in an internal node).
+  size_t EntryBytes(size_t i) const;
 
-  // Leaf edits.
-  void InsertEntry(size_t i, std::string key, uint64_t dup, std::string value, ValueKind kind);
-  void SetValue(size_t i, std::string value, ValueKind kind);
+  // Leaf edits; they keep `bytes` current.
+  void InsertEntry(size_t i, absl::string_view key, uint64_t dup, absl::string_view value,
+                   ValueKind kind);
+  void SetValue(size_t i, absl::string_view value, ValueKind kind);
   void EraseEntry(size_t i);
-  // Internal edits: separator i sits between children i and i + 1.
-  void InsertSeparator(size_t i, std::string key, uint64_t dup, uint64_t right_child);
-  void EraseSeparator(size_t i);  // and child i + 1
-  // Moves entries [from, size) (leaf) into `right`, which must be empty.
+  // Moves entries [from, size) into `right`, which must be empty (either kind
+  // of node; an internal node's children are the caller's).
   void MoveTail(size_t from, Node* right);
+  // Appends entry i of `other` (its value too, in a leaf).
+  void AppendFrom(const Node& other, size_t i);
+
+  // Internal edits: separator i sits between children i and i + 1. These
+  // keep `bytes` current.
+  void InsertSeparator(size_t i, absl::string_view key, uint64_t dup, uint64_t right_child);
+  void EraseSeparator(size_t i);  // and child i + 1
+  void SetSeparator(size_t i, absl::string_view key, uint64_t dup);
+  // Separator edits that leave `children` and `bytes` to the caller (who
+  // then calls Recount): used when children move between nodes too.
+  void InsertKey(size_t i, absl::string_view key, uint64_t dup);
+  void EraseKey(size_t i);
+  void Truncate(size_t n);  // keeps the first n entries
+
   void Recount();  // recomputes `bytes`
 
-  size_t EntryBytes(size_t i) const;
+  friend std::string EncodeNode(const Node& node);
+  friend absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where);
+
+ private:
+  struct Slot {
+    uint32_t key = 0, key_len = 0;      // offset and length in heap_
+    uint32_t value = 0, value_len = 0;  // leaf only
+    uint64_t dup = 0;
+    ValueKind kind = ValueKind::kInline;
+  };
+  // Copies `bytes` to the end of heap_ (safe when they are in heap_) and
+  // returns their offset.
+  uint32_t Store(absl::string_view bytes);
+  void Forget(uint32_t len);  // `len` bytes of heap_ are no longer used
+  void Reclaim();             // rewrites heap_ with only the bytes in use
+
+  std::string heap_;
+  std::vector<Slot> slots_;
+  size_t garbage_ = 0;  // bytes of heap_ no slot refers to
 };
 
 using NodePtr = std::shared_ptr<const Node>;

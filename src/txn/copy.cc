@@ -58,13 +58,13 @@ absl::Status CopyStores(TransactionImpl& from, Database& to, const ProgressFn& p
     for (; path.valid();) {
       const Node& leaf = path.leaf();
       const size_t i = path.pos();
-      const std::string& key = leaf.keys[i];
-      uint64_t size = leaf.values[i].size();
-      if (leaf.kinds[i] == ValueKind::kInline) {
-        if (auto st = target->Add(key, leaf.values[i]); !st.ok()) return st;
+      const absl::string_view key = leaf.key(i);
+      uint64_t size = leaf.value(i).size();
+      if (leaf.kind(i) == ValueKind::kInline) {
+        if (auto st = target->Add(key, leaf.value(i)); !st.ok()) return st;
       } else {
         BlobId blob;
-        if (!DecodeBlobId(leaf.values[i], &blob)) {
+        if (!DecodeBlobId(leaf.value(i), &blob)) {
           return absl::DataLossError(absl::StrCat(
               "store ", name, ": a malformed value reference at key ", key.size(), " bytes long"));
         }

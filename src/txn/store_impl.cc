@@ -98,19 +98,19 @@ class CursorImpl final : public Cursor {
 
   bool Valid() const override {
     if (!status_.ok() || !path_.valid()) return false;
-    absl::string_view k = path_.leaf().keys[path_.pos()];
+    absl::string_view k = path_.leaf().key(path_.pos());
     if (lower_ && cmp_->Compare(k, *lower_) < 0) return false;
     if (upper_ && cmp_->Compare(k, *upper_) >= 0) return false;
     return prefix_.empty() || absl::StartsWith(k, prefix_);
   }
 
-  absl::string_view key() const override { return path_.leaf().keys[path_.pos()]; }
+  absl::string_view key() const override { return path_.leaf().key(path_.pos()); }
 
   absl::string_view value() const override {
     const Node& leaf = path_.leaf();
     size_t i = path_.pos();
-    if (leaf.kinds[i] == ValueKind::kInline) return leaf.values[i];
-    auto v = store_->LoadValue(leaf.values[i], leaf.kinds[i]);
+    if (leaf.kind(i) == ValueKind::kInline) return leaf.value(i);
+    auto v = store_->LoadValue(leaf.value(i), leaf.kind(i));
     if (!v.ok()) {
       status_ = v.status();
       value_.clear();
@@ -167,8 +167,8 @@ class CursorImpl final : public Cursor {
     }
     epoch_ = store_->txn()->epoch();
     if (path_.valid()) {
-      saved_key_ = path_.leaf().keys[path_.pos()];
-      saved_dup_ = path_.leaf().dups[path_.pos()];
+      saved_key_ = std::string(path_.leaf().key(path_.pos()));
+      saved_dup_ = path_.leaf().dup(path_.pos());
       Cover(saved_key_);
     } else if (forward) {
       CoverToEnd();  // it looked all the way to the end
@@ -184,7 +184,7 @@ class CursorImpl final : public Cursor {
     if (epoch_ == store_->txn()->epoch()) return absl::OkStatus();
     if (auto st = tree().SeekGE(source(), saved_key_, saved_dup_, p); !st.ok()) return st;
     landed_on_saved_ =
-        p->valid() && tree().Compare(p->leaf().keys[p->pos()], p->leaf().dups[p->pos()], saved_key_,
+        p->valid() && tree().Compare(p->leaf().key(p->pos()), p->leaf().dup(p->pos()), saved_key_,
                                      saved_dup_) == 0;
     return absl::OkStatus();
   }
@@ -329,7 +329,7 @@ absl::Status RawStoreImpl::CheckKeyValue(absl::string_view key, absl::string_vie
 
 absl::Status RawStoreImpl::Find(absl::string_view key, TreePath* path, bool* found) {
   if (auto st = tree_.SeekGE(*txn_, key, 0, path); !st.ok()) return st;
-  *found = path->valid() && cmp_->Compare(path->leaf().keys[path->pos()], key) == 0;
+  *found = path->valid() && cmp_->Compare(path->leaf().key(path->pos()), key) == 0;
   return absl::OkStatus();
 }
 
@@ -361,9 +361,9 @@ absl::Status RawStoreImpl::StoreValue(absl::string_view value, std::string* stor
 }
 
 void RawStoreImpl::DropStored(const Node& leaf, size_t i) {
-  if (leaf.kinds[i] != ValueKind::kBlob) return;
+  if (leaf.kind(i) != ValueKind::kBlob) return;
   BlobId id;
-  if (DecodeBlobId(leaf.values[i], &id)) txn_->DropValueBlob(id);
+  if (DecodeBlobId(leaf.value(i), &id)) txn_->DropValueBlob(id);
 }
 
 absl::Status RawStoreImpl::Write(OpType type, absl::string_view key, std::string stored,
@@ -496,7 +496,7 @@ absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   if (auto st = Find(key, &path, &found); !st.ok()) return st;
   txn_->NoteRead(name_, key);
   if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
-  return LoadValue(path.leaf().values[path.pos()], path.leaf().kinds[path.pos()]);
+  return LoadValue(path.leaf().value(path.pos()), path.leaf().kind(path.pos()));
 }
 
 absl::StatusOr<std::unique_ptr<ValueWriter>> RawStoreImpl::NewValueWriter(absl::string_view key,
@@ -531,9 +531,9 @@ absl::StatusOr<std::unique_ptr<ValueReader>> RawStoreImpl::NewValueReader(absl::
   if (auto st = Find(key, &path, &found); !st.ok()) return st;
   txn_->NoteRead(name_, key);
   if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
-  const std::string& stored = path.leaf().values[path.pos()];
-  if (path.leaf().kinds[path.pos()] == ValueKind::kInline) {
-    return std::unique_ptr<ValueReader>(new ValueReaderImpl(txn_, stored));
+  const absl::string_view stored = path.leaf().value(path.pos());
+  if (path.leaf().kind(path.pos()) == ValueKind::kInline) {
+    return std::unique_ptr<ValueReader>(new ValueReaderImpl(txn_, std::string(stored)));
   }
   BlobId id;
   if (!DecodeBlobId(stored, &id)) {

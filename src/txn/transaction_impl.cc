@@ -196,9 +196,9 @@ uint64_t TransactionImpl::ChangedBytes() const {
 absl::StatusOr<std::optional<StoreMeta>> TransactionImpl::LookupStore(absl::string_view name) {
   TreePath path;
   if (auto st = catalog_.SeekGE(*this, name, 0, &path); !st.ok()) return st;
-  if (!path.valid() || path.leaf().keys[path.pos()] != name) return std::optional<StoreMeta>();
+  if (!path.valid() || path.leaf().key(path.pos()) != name) return std::optional<StoreMeta>();
   StoreMeta meta;
-  if (!DecodeStoreMeta(path.leaf().values[path.pos()], &meta)) {
+  if (!DecodeStoreMeta(path.leaf().value(path.pos()), &meta)) {
     return absl::DataLossError(absl::StrCat("catalog entry of store ", name, " is malformed"));
   }
   return std::optional<StoreMeta>(std::move(meta));
@@ -239,6 +239,10 @@ absl::StatusOr<RawStore*> TransactionImpl::OpenStore(absl::string_view name,
   if (mode_ != TxnMode::kReadWrite) {
     return absl::NotFoundError(absl::StrCat("no store named ", name));
   }
+  if (options.max_value_in_node > kMaxValueInNode) {
+    return absl::InvalidArgumentError(absl::StrCat("max_value_in_node is at most ", kMaxValueInNode,
+                                                   ", got ", options.max_value_in_node));
+  }
   StoreMeta meta;
   meta.root = Create(Node());
   meta.unique = options.unique;
@@ -276,9 +280,9 @@ absl::Status TransactionImpl::DropStore(absl::string_view name) {
   TreePath path;
   if (auto st = tree.SeekFirst(*this, &path); !st.ok()) return st;
   while (path.valid()) {
-    if (path.leaf().kinds[path.pos()] == ValueKind::kBlob) {
+    if (path.leaf().kind(path.pos()) == ValueKind::kBlob) {
       BlobId id;
-      if (DecodeBlobId(path.leaf().values[path.pos()], &id)) DropValueBlob(id);
+      if (DecodeBlobId(path.leaf().value(path.pos()), &id)) DropValueBlob(id);
     }
     if (auto st = tree.Next(*this, &path); !st.ok()) return st;
   }
@@ -305,7 +309,7 @@ absl::StatusOr<std::vector<std::string>> TransactionImpl::ListStores() {
   TreePath path;
   if (auto st = catalog_.SeekFirst(*this, &path); !st.ok()) return st;
   while (path.valid()) {
-    names.push_back(path.leaf().keys[path.pos()]);
+    names.emplace_back(path.leaf().key(path.pos()));
     if (auto st = catalog_.Next(*this, &path); !st.ok()) return st;
   }
   return names;
@@ -344,9 +348,9 @@ absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report) {
     TreePath path;
     if (auto st = tree.SeekFirst(*this, &path); !st.ok()) return st;
     while (path.valid()) {
-      if (path.leaf().kinds[path.pos()] == ValueKind::kBlob) {
+      if (path.leaf().kind(path.pos()) == ValueKind::kBlob) {
         BlobId id;
-        if (!DecodeBlobId(path.leaf().values[path.pos()], &id)) {
+        if (!DecodeBlobId(path.leaf().value(path.pos()), &id)) {
           return absl::DataLossError(absl::StrCat("store ", name, ": bad value reference"));
         }
         // By pieces, so a value of many GiB is checked in bounded memory.

@@ -84,7 +84,7 @@ TEST(BTreeTest, RandomInsertsThenEraseEverything) {
     TreePath path;
     ASSERT_TRUE(tree.SeekGE(sink, Key(order[n]), 0, &path).ok());
     ASSERT_TRUE(path.valid());
-    ASSERT_EQ(path.leaf().keys[path.pos()], Key(order[n]));
+    ASSERT_EQ(path.leaf().key(path.pos()), Key(order[n]));
     ASSERT_TRUE(tree.Erase(sink, path).ok());
     if (n % 2000 == 0) {
       ASSERT_TRUE(tree.Check(sink, &stats).ok()) << n;
@@ -107,7 +107,7 @@ TEST(BTreeTest, DescendingInsertsKeepAQuarterFill) {
   ASSERT_TRUE(tree.SeekFirst(sink, &path).ok());
   for (int i = 1; i <= 30000; ++i) {
     ASSERT_TRUE(path.valid());
-    ASSERT_EQ(path.leaf().keys[path.pos()], Key(i));
+    ASSERT_EQ(path.leaf().key(path.pos()), Key(i));
     ASSERT_TRUE(tree.Next(sink, &path).ok());
   }
   EXPECT_FALSE(path.valid());

@@ -3,12 +3,23 @@
 #include "btree/node.h"
 
 #include <random>
+#include <tuple>
 
 #include "gtest/gtest.h"
 #include "test_util.h"
 
 namespace sop {
 namespace {
+
+// Every entry of a node, as comparable values.
+std::vector<std::tuple<std::string, uint64_t, std::string, ValueKind>> Entries(const Node& n) {
+  std::vector<std::tuple<std::string, uint64_t, std::string, ValueKind>> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    out.emplace_back(n.key(i), n.dup(i), n.leaf ? std::string(n.value(i)) : "",
+                     n.leaf ? n.kind(i) : ValueKind::kInline);
+  }
+  return out;
+}
 
 Node SampleLeaf() {
   Node n;
@@ -23,10 +34,7 @@ TEST(NodeTest, LeafAndInternalNodesRoundTrip) {
   auto back = DecodeNode(EncodeNode(leaf), "test");
   SOP_ASSERT_OK(back);
   EXPECT_TRUE(back->leaf);
-  EXPECT_EQ(back->keys, leaf.keys);
-  EXPECT_EQ(back->dups, leaf.dups);
-  EXPECT_EQ(back->values, leaf.values);
-  EXPECT_EQ(back->kinds, leaf.kinds);
+  EXPECT_EQ(Entries(*back), Entries(leaf));
   EXPECT_EQ(back->bytes, leaf.bytes);
 
   Node internal;
@@ -38,7 +46,7 @@ TEST(NodeTest, LeafAndInternalNodesRoundTrip) {
   SOP_ASSERT_OK(ib);
   EXPECT_FALSE(ib->leaf);
   EXPECT_EQ(ib->children, (std::vector<uint64_t>{5, 9, 12}));
-  EXPECT_EQ(ib->keys, internal.keys);
+  EXPECT_EQ(Entries(*ib), Entries(internal));
 }
 
 TEST(NodeTest, ByteCountTracksTheEncoding) {
@@ -51,6 +59,43 @@ TEST(NodeTest, ByteCountTracksTheEncoding) {
   Node copy = n;
   copy.Recount();
   EXPECT_EQ(n.bytes, copy.bytes);
+}
+
+// Edits that grow, shrink and drop bytes, so that the node reclaims its
+// buffer many times, against a plain vector of entries.
+TEST(NodeTest, EditsMatchAModelThroughBufferReclaims) {
+  std::mt19937_64 rng(11);
+  Node n;
+  std::vector<std::tuple<std::string, uint64_t, std::string, ValueKind>> model;
+  for (int op = 0; op < 20000; ++op) {
+    size_t at = model.empty() ? 0 : rng() % (model.size() + 1);
+    int what = static_cast<int>(rng() % 4);
+    if (model.size() > 40) what = 2;
+    std::string text(rng() % 200, static_cast<char>('a' + op % 26));
+    if (what <= 1 || model.empty()) {
+      std::string key = "k" + std::to_string(op);
+      n.InsertEntry(at, key, op, text, ValueKind::kInline);
+      model.insert(model.begin() + at, {key, op, text, ValueKind::kInline});
+    } else if (what == 2) {
+      at %= model.size();
+      n.EraseEntry(at);
+      model.erase(model.begin() + at);
+    } else {
+      at %= model.size();
+      // Sometimes the new value is the node's own bytes (its key).
+      bool own = rng() % 2 == 0;
+      std::string expected = own ? std::string(n.key(at)) : text;
+      n.SetValue(at, own ? n.key(at) : absl::string_view(text), ValueKind::kInline);
+      std::get<2>(model[at]) = expected;
+    }
+    ASSERT_EQ(Entries(n), model) << "op " << op;
+  }
+  auto back = DecodeNode(EncodeNode(n), "test");
+  SOP_ASSERT_OK(back);
+  EXPECT_EQ(Entries(*back), model);
+  Node copy = n;
+  copy.Recount();
+  EXPECT_EQ(copy.bytes, n.bytes);
 }
 
 TEST(NodeTest, DamagedBytesGiveDataLossNeverACrash) {
