@@ -53,7 +53,10 @@ class BTree {
  public:
   // `max_node_bytes`: a node is split when its encoding passes this size.
   BTree(uint64_t root, const Comparator* cmp, size_t max_node_bytes)
-      : root_(root), cmp_(cmp), max_bytes_(max_node_bytes) {}
+      : root_(root),
+        cmp_(cmp),
+        bytewise_(cmp == BytewiseComparator()),
+        max_bytes_(max_node_bytes) {}
 
   // Orders entries: by key with the comparator, then by dup.
   int Compare(absl::string_view a, uint64_t a_dup, absl::string_view b, uint64_t b_dup) const;
@@ -108,6 +111,7 @@ class BTree {
 
   const uint64_t root_;
   const Comparator* const cmp_;
+  const bool bytewise_;
   const size_t max_bytes_;
 };
 

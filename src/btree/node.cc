@@ -171,6 +171,11 @@ std::string EncodeNode(const Node& node) {
 }
 
 absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where) {
+  return DecodeNode(std::string(bytes), where);
+}
+
+absl::StatusOr<Node> DecodeNode(std::string&& owned, absl::string_view where) {
+  const absl::string_view bytes = owned;
   auto bad = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(where, ": B-tree node ", what));
   };
@@ -185,8 +190,7 @@ absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where
   if (bytes.size() > UINT32_MAX) return bad("is larger than 4 GiB");
   Node node;
   node.leaf = kind == 'L';
-  // The slots point into a copy of the encoding itself: one allocation.
-  node.heap_.assign(bytes.data(), bytes.size());
+  // The slots point into the encoding itself, moved in at the end.
   node.slots_.reserve(n);
   auto offset = [&](absl::string_view part) {
     return static_cast<uint32_t>(part.data() - bytes.data());
@@ -222,6 +226,7 @@ absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where
   }
   if (!d.empty()) return bad("has trailing bytes");
   node.garbage_ = bytes.size() - live;
+  node.heap_ = std::move(owned);
   node.Recount();
   return node;
 }

@@ -80,7 +80,7 @@ class Node {
   void Recount();  // recomputes `bytes`
 
   friend std::string EncodeNode(const Node& node);
-  friend absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where);
+  friend absl::StatusOr<Node> DecodeNode(std::string&& bytes, absl::string_view where);
 
  private:
   struct Slot {
@@ -104,7 +104,9 @@ using NodePtr = std::shared_ptr<const Node>;
 
 std::string EncodeNode(const Node& node);
 // Never trusts the bytes: any impossible structure gives DataLoss with `where`.
+// The node keeps a copy of `bytes` (or takes them, when given a string).
 absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where);
+absl::StatusOr<Node> DecodeNode(std::string&& bytes, absl::string_view where);
 
 }  // namespace sop
 

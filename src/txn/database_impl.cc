@@ -179,8 +179,11 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
   if (NodePtr cached = cache_.Lookup(v->blob.page)) return cached;
   auto bytes = backend_->blobs().Read(v->blob);
   if (!bytes.ok()) return bytes.status();
-  auto node = DecodeNode(*bytes, absl::StrCat("node ", id, " (blob at page ", v->blob.page, ")"));
-  if (!node.ok()) return node.status();
+  auto node = DecodeNode(*std::move(bytes), "");
+  if (!node.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("node ", id, " (blob at page ", v->blob.page, ")", node.status().message()));
+  }
   auto ptr = std::make_shared<const Node>(*std::move(node));
   cache_.Insert(v->blob.page, ptr);
   return NodePtr(ptr);

@@ -152,7 +152,11 @@ absl::StatusOr<NodePtr> TransactionImpl::Read(uint64_t id) {
   if (freed_.contains(id)) {
     return absl::InternalError(absl::StrCat("node ", id, " was freed by this transaction"));
   }
-  return db_->ReadNode(id, snapshot_);
+  Memo& m = memo_[id % memo_.size()];
+  if (m.node != nullptr && m.id == id) return m.node;
+  auto node = db_->ReadNode(id, snapshot_);
+  if (node.ok()) m = {id, *node};
+  return node;
 }
 
 absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {

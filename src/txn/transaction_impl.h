@@ -3,6 +3,7 @@
 #ifndef SOP_SRC_TXN_TRANSACTION_IMPL_H_
 #define SOP_SRC_TXN_TRANSACTION_IMPL_H_
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -125,6 +126,14 @@ class TransactionImpl final : public Transaction, public NodeSink {
   uint64_t epoch_ = 0;
   BTree catalog_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<Node>> local_;
+  // Snapshot nodes read lately, direct-mapped by id: every descent reads the
+  // root and the upper levels again, and a snapshot's nodes never change, so
+  // this spares their registry and cache lookups. Holds at most 32 nodes.
+  struct Memo {
+    uint64_t id = 0;
+    NodePtr node;
+  };
+  std::array<Memo, 32> memo_;
   absl::flat_hash_set<uint64_t> freed_;
   std::string record_;
   std::vector<BlobId> new_value_blobs_;
