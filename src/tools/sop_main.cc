@@ -188,6 +188,17 @@ class Progress {
   std::chrono::steady_clock::time_point last_;
 };
 
+// The filesystem queries the tool makes, never throwing (a path it may not
+// look at is reported by the open that follows).
+bool IsDirectory(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+bool Exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) || ec == std::errc::permission_denied;
+}
+
 uint64_t FileSize(const std::string& path) {
   std::error_code ec;
   uint64_t size = std::filesystem::file_size(path, ec);
@@ -314,7 +325,7 @@ class Tool {
   }
 
   static absl::StatusOr<std::unique_ptr<sop::Database>> OpenExisting(const std::string& path) {
-    if (std::filesystem::is_directory(path)) {
+    if (IsDirectory(path)) {
       return absl::FailedPreconditionError(absl::StrCat(path, ": is a directory"));
     }
     sop::Options o;
@@ -335,7 +346,7 @@ class Tool {
 
   int Create() {
     const std::string& path = a_.positional[1];
-    if (std::filesystem::exists(path)) {
+    if (Exists(path)) {
       return Fail(absl::AlreadyExistsError(absl::StrCat(path, ": already exists")));
     }
     auto db = sop::Database::Open(path);
@@ -690,7 +701,7 @@ class Tool {
 
   int Compact() {
     const std::string& path = a_.positional[1];
-    if (std::filesystem::is_directory(path)) {
+    if (IsDirectory(path)) {
       return Fail(absl::FailedPreconditionError(absl::StrCat(path, ": is a directory")));
     }
     uint64_t before = FileSize(path);
@@ -725,7 +736,7 @@ int Tool::Bench() {
   if (auto it = a_.options.find("--value-size"); it != a_.options.end()) {
     if (!absl::SimpleAtoi(it->second, &value_size)) return Usage("--value-size needs a number");
   }
-  if (std::filesystem::exists(path)) {
+  if (Exists(path)) {
     return Fail(absl::AlreadyExistsError(
         absl::StrCat(path, ": already exists; bench needs a new path (it removes it after)")));
   }
@@ -797,7 +808,10 @@ int Tool::Bench() {
     timed("commit", commits,
           [&] { return write("commits", commits, 1, [&](uint64_t i) { return i; }); });
   }
-  for (const char* suffix : {"", "-wal", "-lock"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-lock"}) {
+    std::error_code ec;
+    std::filesystem::remove(path + suffix, ec);
+  }
   return result.ok() ? 0 : Fail(result);
 }
 

@@ -3,8 +3,11 @@
 // The `sop` tool driven end to end, as a user runs it.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -22,8 +25,9 @@ struct Result {
   std::string out;  // stdout and stderr
 };
 
-Result Sop(const std::string& args) {
-  std::string cmd = absl::StrCat(SOP_CLI, " ", args, " 2>&1");
+// Runs a shell command line, stderr merged into stdout.
+Result Shell(const std::string& line) {
+  std::string cmd = absl::StrCat(line, " 2>&1");
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -31,6 +35,8 @@ Result Sop(const std::string& args) {
   int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+Result Sop(const std::string& args) { return Shell(absl::StrCat(SOP_CLI, " ", args)); }
 
 class CliTest : public ::testing::Test {
  protected:
@@ -318,6 +324,51 @@ TEST_F(CliOpsTest, EveryCommandHasHelp) {
   Result wrong = Sop("backup " + db_);
   EXPECT_EQ(wrong.code, 2);
   EXPECT_NE(wrong.out.find("usage: sop backup PATH DEST"), std::string::npos) << wrong.out;
+}
+
+}  // namespace
+}  // namespace sop
+
+namespace sop {
+namespace {
+
+TEST(CliTtyTest, ProgressIsDrawnOnATerminalAndNotOtherwise) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "util-linux `script` is needed to give the tool a terminal";
+  }
+  testing::TempDir dir;
+  std::string db = dir.File("db"), dump = dir.File("dump");
+  std::string lines = "{\"sop_dump\":1}\n{\"store\":\"s\",\"unique\":true}\n";
+  for (int i = 0; i < 1000; ++i) absl::StrAppend(&lines, "{\"k\":\"key", i, "\",\"v\":\"v\"}\n");
+  testing::WriteFileBytes(dump, lines);
+  // `script` runs the command with a pseudo-terminal as its stdin/stdout/stderr.
+  Result tty =
+      Shell(absl::StrCat("script -qec '", SOP_CLI, " load ", db, " < ", dump, "' /dev/null"));
+  EXPECT_EQ(tty.code, 0) << tty.out;
+  EXPECT_NE(tty.out.find("load ["), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("\033[K"), std::string::npos) << "the line is erased when done";
+  Result piped = Sop(absl::StrCat("load ", dir.File("db2"), " < ", dump));
+  EXPECT_EQ(piped.code, 0);
+  EXPECT_EQ(piped.out, "");  // quiet when stderr is not a terminal
+}
+
+TEST(CliPermissionTest, AnUnreadableDatabaseIsAClearError) {
+  testing::TempDir dir;
+  std::string db = dir.File("db");
+  ASSERT_EQ(Sop("create " + db).code, 0);
+  std::filesystem::permissions(db, std::filesystem::perms::owner_read);
+  // Root reads any file: then the tool runs as the unprivileged user nobody.
+  std::string as = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  for (const char* cmd : {" get ", " put "}) {
+    std::filesystem::permissions(
+        db, cmd[1] == 'g' ? std::filesystem::perms::none : std::filesystem::perms::owner_read);
+    Result r = Shell(absl::StrCat(as, SOP_CLI, cmd, db, " s k", cmd[1] == 'p' ? " v" : ""));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find(db), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ermission"), std::string::npos) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  }
+  std::filesystem::permissions(db, std::filesystem::perms::owner_all);
 }
 
 }  // namespace
