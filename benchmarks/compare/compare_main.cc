@@ -96,7 +96,7 @@ class Harness {
     std::shuffle(order.begin(), order.end(), rng);
     auto t0 = Clock::now();
     if (auto st = WriteKeys(*session, order, 1000, 0, kValue); !st.ok()) return st;
-    Record("fill random, 1,000 per txn", "ops/s", true, name, num_ / Since(t0));
+    Record("fill random (1000 per txn)", "ops/s", true, name, num_ / Since(t0));
 
     // Reads in snapshots of 1,000 reads each.
     if (auto st = Reads(engine, name, 1); !st.ok()) return st;
@@ -137,7 +137,7 @@ class Harness {
     for (uint64_t& p : picks) p = rng() % num_;
     t0 = Clock::now();
     if (auto st = WriteKeys(*session, picks, 100, 1, kValue); !st.ok()) return st;
-    Record("overwrite random, 100 per txn", "ops/s", true, name, churn / Since(t0));
+    Record("overwrite random (100 per txn)", "ops/s", true, name, churn / Since(t0));
     std::shuffle(order.begin(), order.end(), rng);
     std::vector<uint64_t> doomed(order.begin(), order.begin() + churn);
     t0 = Clock::now();
@@ -148,7 +148,7 @@ class Harness {
       }
       if (auto st = session->Write(b); !st.ok()) return st;
     }
-    Record("delete random, 100 per txn", "ops/s", true, name, churn / Since(t0));
+    Record("delete random (100 per txn)", "ops/s", true, name, churn / Since(t0));
 
     // One put per durable transaction: the latency of a commit.
     std::vector<double> lat;
@@ -159,7 +159,7 @@ class Harness {
       if (auto st = session->Write(b); !st.ok()) return st;
       lat.push_back(Since(t));
     }
-    Record("one-put commit, median", "us", false, name, MedianSeconds(lat) * 1e6);
+    Record("one-put commit (median)", "us", false, name, MedianSeconds(lat) * 1e6);
     session.reset();
     engine.Close();
     const double live = static_cast<double>(num_ - churn + 500) * (16 + kValue);
@@ -173,7 +173,7 @@ class Harness {
 
   void AddMachineRow() {
     Fresh("machine");
-    Record("one-put commit, median", "us", false, "bare fdatasync",
+    Record("one-put commit (median)", "us", false, "bare fdatasync",
            BareFdatasyncSeconds(dir_ + "/machine") * 1e6);
     std::filesystem::remove_all(dir_ + "/machine");
   }
@@ -311,7 +311,7 @@ class Harness {
     for (const absl::Status& st : result) {
       if (!st.ok()) return st;
     }
-    Record(threads == 1 ? "random reads, 1 thread" : "random reads, 2 threads", "ops/s", true, name,
+    Record(threads == 1 ? "random reads (1 thread)" : "random reads (2 threads)", "ops/s", true, name,
            each * threads / s);
     return absl::OkStatus();
   }
@@ -354,7 +354,7 @@ class Harness {
       for (const absl::Status& st : result) {
         if (!st.ok()) return st;
       }
-      Record(absl::StrCat("one-put commits, ", threads, " thread", threads > 1 ? "s" : ""),
+      Record(absl::StrCat("one-put commits (", threads, " thread", threads > 1 ? "s)" : ")"),
              "commits/s", true, name, commits.load() / s);
     }
     return absl::OkStatus();
