@@ -47,6 +47,9 @@ class Cursor {
   virtual bool Valid() const = 0;
   // Require Valid(). The views stay good until the cursor moves.
   virtual absl::string_view key() const = 0;
+  // A value stored outside the node is read (and verified) here; if that
+  // fails, value() is empty and the cursor turns invalid with the error in
+  // status(): check status() before trusting a value you cannot tell apart.
   virtual absl::string_view value() const = 0;
   // OK unless an error made the cursor invalid.
   virtual absl::Status status() const = 0;
