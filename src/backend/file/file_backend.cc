@@ -872,6 +872,10 @@ absl::Status FileBackend::Open() {
                      header_.checkpoint_no, " (log position ", header_.last_seq, ") but ", wal_path,
                      " starts after position ", wal_->base_seq(), ": a newer header was damaged"));
   }
+  if (header_.last_seq > (uint64_t{1} << 62)) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": offset 24: log position ", header_.last_seq, " is impossible"));
+  }
   if (wal_->last_seq() < header_.last_seq) {
     // Every record a checkpoint covers was durable in the log before the
     // checkpoint was, so a log ending before it is another file's: that of

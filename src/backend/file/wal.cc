@@ -67,9 +67,11 @@ struct Candidate {
   uint64_t next;  // offset just past it
 };
 
-// Decodes the record at `off` if it is wholly valid and newer than `prev_seq`.
+// Decodes the record at `off` if it is wholly valid, newer than `prev_seq`
+// and no further than kMaxSeqJump past `near` (the log's base or the record
+// before: kept records of a rewritten log may be older than its base).
 bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t prev_seq,
-               Candidate* c) {
+               uint64_t near, Candidate* c) {
   if (off > content.size() || content.size() - off < kRecordHeader) return false;
   const char* h = content.data() + off;
   uint32_t len = DecodeFixed32(h);
@@ -77,7 +79,7 @@ bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t 
   if (type < 1 || type > 5 || h[5] != 0 || h[6] != 0 || h[7] != 0) return false;
   uint64_t seq = DecodeFixed64(h + 8);
   uint64_t group_offset = DecodeFixed64(h + 16);
-  if (seq <= prev_seq || seq - prev_seq > kMaxSeqJump || group_offset > off) return false;
+  if (seq <= prev_seq || seq > near + kMaxSeqJump || group_offset > off) return false;
   if (content.size() - off - kRecordHeader < Padded(len)) return false;
   absl::string_view payload = content.substr(off + kRecordHeader, len);
   absl::string_view padding = content.substr(off + kRecordHeader + len, Padded(len) - len);
@@ -155,14 +157,21 @@ absl::Status Wal::Parse(const std::string& path, const std::string& content, uin
   uint64_t off = kHeaderSize;
   uint64_t prev_seq = 0;
   Candidate c;
-  while (TryRecord(content, off, *salt, prev_seq, &c)) {
+  // Sequence numbers are far below 2^64 - kMaxSeqJump; a header claiming
+  // otherwise is hostile.
+  if (*base_seq > (uint64_t{1} << 62)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": offset 16: WAL base position ", *base_seq, " is impossible"));
+  }
+  while (TryRecord(content, off, *salt, prev_seq, std::max(prev_seq, *base_seq), &c)) {
     records->push_back({c.type, c.seq, std::string(c.payload)});
     prev_seq = c.seq;
     off = c.next;
   }
   // `off` holds no valid record. Damage, or a torn tail? See the file comment.
   for (uint64_t p = off + 8; p + kRecordHeader <= content.size(); p += 8) {
-    if (TryRecord(content, p, *salt, prev_seq, &c) && c.group_offset > off) {
+    if (TryRecord(content, p, *salt, prev_seq, std::max(prev_seq, *base_seq), &c) &&
+        c.group_offset > off) {
       return absl::DataLossError(absl::StrCat(
           path, ": offset ", off,
           ": WAL record is damaged and later synced records follow it (first at offset ", p, ")"));
