@@ -86,6 +86,7 @@ TEST_F(WalTest, ALogFarAlongKeepsItsRecords) {
 
 TEST_F(WalTest, TornTailIsCutOffSilently) {
   Fill(5);
+  std::string raw = Raw();
   for (size_t cut = raw.size() - 1; cut > raw.size() - 80; --cut) {
     WriteRaw(raw.substr(0, cut));
     std::vector<WalRecord> records;
@@ -105,6 +106,7 @@ TEST_F(WalTest, TornTailIsCutOffSilently) {
 
 TEST_F(WalTest, FlippedByteBeforeTheTailIsDataLossNamingTheOffset) {
   Fill(5);
+  std::string raw = Raw();
   size_t record = (raw.size() - Wal::kHeaderSize) / 5;
   for (size_t pos = Wal::kHeaderSize; pos < Wal::kHeaderSize + 4 * record; pos += 7) {
     std::string damaged = raw;
@@ -123,6 +125,7 @@ TEST_F(WalTest, FlippedByteBeforeTheTailIsDataLossNamingTheOffset) {
 
 TEST_F(WalTest, DamagedHeaderIsDataLossAndForeignFileIsFailedPrecondition) {
   Fill(1);
+  std::string raw = Raw();
   std::vector<WalRecord> records;
   raw[20] ^= 1;
   WriteRaw(raw);
