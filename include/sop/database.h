@@ -89,8 +89,10 @@ class Database {
   // Reads every node and every out-of-node value of every store as of now,
   // verifying every checksum and every B-tree invariant (order, separators,
   // depth, fill). DataLoss naming the store and node on the first damage.
-  // Does not block writers. With `report`, also tells what each store holds.
-  virtual absl::Status Verify(std::vector<StoreReport>* report = nullptr) = 0;
+  // Does not block writers. With `report`, also tells what each store holds;
+  // `progress` is told the bytes of nodes and values checked so far.
+  virtual absl::Status Verify(std::vector<StoreReport>* report = nullptr,
+                              const ProgressFn& progress = {}) = 0;
 
   // Two-phase commit after a crash: the ids of transactions prepared and not
   // yet decided (Transaction::Prepare), and their resolution. The decisions

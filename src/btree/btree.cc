@@ -383,10 +383,12 @@ absl::Status BTree::Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path
   return Rebalance(sink, path, level - 1);
 }
 
-absl::Status BTree::Check(NodeSource& src, CheckStats* stats) const {
+absl::Status BTree::Check(NodeSource& src, CheckStats* stats,
+                          const std::function<void(uint64_t)>& progress) const {
   int64_t leaf_depth = -1;
   *stats = CheckStats();
-  if (auto st = CheckNode(src, root_, Bound(), Bound(), 0, &leaf_depth, stats); !st.ok()) {
+  if (auto st = CheckNode(src, root_, Bound(), Bound(), 0, &leaf_depth, stats, progress);
+      !st.ok()) {
     return st;
   }
   // Fill is guaranteed while entries are small next to a node; a key can be
@@ -398,13 +400,15 @@ absl::Status BTree::Check(NodeSource& src, CheckStats* stats) const {
 }
 
 absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, uint64_t depth,
-                              int64_t* leaf_depth, CheckStats* stats) const {
+                              int64_t* leaf_depth, CheckStats* stats,
+                              const std::function<void(uint64_t)>& progress) const {
   if (depth > 64) return Corrupt(id, "tree is deeper than 64 levels");
   auto read = src.Read(id);
   if (!read.ok()) return read.status();
   const Node& n = **read;
   ++stats->nodes;
   stats->bytes += n.bytes;
+  if (progress) progress(stats->bytes);
   if (!n.leaf && n.children.size() != n.size() + 1) {
     return Corrupt(id, "children and separators do not match");
   }
@@ -443,7 +447,8 @@ absl::Status BTree::CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, 
   for (size_t i = 0; i < n.children.size(); ++i) {
     Bound child_lo = i == 0 ? lo : Bound{true, n.key(i - 1), n.dup(i - 1)};
     Bound child_hi = i == n.size() ? hi : Bound{true, n.key(i), n.dup(i)};
-    if (auto st = CheckNode(src, n.children[i], child_lo, child_hi, depth + 1, leaf_depth, stats);
+    if (auto st = CheckNode(src, n.children[i], child_lo, child_hi, depth + 1, leaf_depth, stats,
+                            progress);
         !st.ok()) {
       return st;
     }

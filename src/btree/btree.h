@@ -10,6 +10,7 @@
 #define SOP_SRC_BTREE_BTREE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,9 @@ class BTree {
     uint64_t biggest_entry = 0;  // encoded bytes of the largest entry
     uint64_t underfilled = 0;    // id of a non-root node under a quarter full, or 0
   };
-  absl::Status Check(NodeSource& src, CheckStats* stats) const;
+  // `progress`, if set, is told the node bytes checked so far, node by node.
+  absl::Status Check(NodeSource& src, CheckStats* stats,
+                     const std::function<void(uint64_t)>& progress = {}) const;
 
   uint64_t root() const { return root_; }
 
@@ -102,7 +105,8 @@ class BTree {
     uint64_t dup = 0;
   };
   absl::Status CheckNode(NodeSource& src, uint64_t id, Bound lo, Bound hi, uint64_t depth,
-                         int64_t* leaf_depth, CheckStats* stats) const;
+                         int64_t* leaf_depth, CheckStats* stats,
+                         const std::function<void(uint64_t)>& progress) const;
   absl::Status Descend(NodeSource& src, TreePath* path, bool rightmost) const;
   absl::Status SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& path,
                              size_t level) const;

@@ -571,9 +571,12 @@ class Tool {
     const std::string& path = a_.positional[1];
     auto db = OpenExisting(path);
     if (!db.ok()) return Fail(db.status());
-    if (auto st = (*db)->Verify(); !st.ok()) {
-      return Fail(absl::Status(st.code(), absl::StrCat(path, ": ", st.message())));
+    absl::Status st;
+    {
+      Progress progress("check", FileSize(path));
+      st = (*db)->Verify(nullptr, [&](uint64_t done) { progress.Update(done); });
     }
+    if (!st.ok()) return Fail(absl::Status(st.code(), absl::StrCat(path, ": ", st.message())));
     std::printf("%s: ok\n", path.c_str());
     return 0;
   }

@@ -468,10 +468,10 @@ DatabaseStats DatabaseImpl::Stats() {
   return s;
 }
 
-absl::Status DatabaseImpl::Verify(std::vector<StoreReport>* report) {
+absl::Status DatabaseImpl::Verify(std::vector<StoreReport>* report, const ProgressFn& progress) {
   auto txn = Begin(TxnMode::kReadOnly, {});
   if (!txn.ok()) return txn.status();
-  return static_cast<TransactionImpl*>(txn->get())->VerifyAll(report);
+  return static_cast<TransactionImpl*>(txn->get())->VerifyAll(report, progress);
 }
 
 absl::Status DatabaseImpl::Checkpoint() {

@@ -43,7 +43,8 @@ class DatabaseImpl final : public Database {
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(TxnMode mode,
                                                      const TxnOptions& options) override;
   absl::Status Checkpoint() override;
-  absl::Status Verify(std::vector<StoreReport>* report = nullptr) override;
+  absl::Status Verify(std::vector<StoreReport>* report = nullptr,
+                      const ProgressFn& progress = {}) override;
   DatabaseStats Stats() override;
   std::vector<std::string> InDoubt() override;
   absl::Status CommitPrepared(absl::string_view xid) override;

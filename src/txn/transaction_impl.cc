@@ -319,7 +319,9 @@ absl::StatusOr<std::vector<std::string>> TransactionImpl::ListStores() {
   return names;
 }
 
-absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report) {
+absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report,
+                                        const ProgressFn& progress) {
+  uint64_t done = 0;  // bytes of the stores checked before this one
   BTree::CheckStats stats;
   if (auto st = catalog_.Check(*this, &stats); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("catalog: ", st.message()));
@@ -338,9 +340,12 @@ absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report) {
                        "\", which is not in Options::comparators: cannot check its order"));
     }
     BTree tree((*meta)->root, cmp, kMaxNodeBytes);
-    if (auto st = tree.Check(*this, &stats); !st.ok()) {
+    std::function<void(uint64_t)> tick;
+    if (progress) tick = [&](uint64_t bytes) { progress(done + bytes); };
+    if (auto st = tree.Check(*this, &stats, tick); !st.ok()) {
       return absl::Status(st.code(), absl::StrCat("store ", name, ": ", st.message()));
     }
+    done += stats.bytes;
     StoreReport r{.name = name,
                   .unique = (*meta)->unique,
                   .comparator = (*meta)->comparator,
@@ -363,6 +368,8 @@ absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report) {
           if (auto st = db_->blobs().ReadRange(id, off, absl::MakeSpan(chunk)); !st.ok()) {
             return absl::Status(st.code(), absl::StrCat("store ", name, ": value: ", st.message()));
           }
+          done += chunk.size();
+          if (progress) progress(done);
         }
         ++r.value_blobs;
         r.value_bytes += id.size;

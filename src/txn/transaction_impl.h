@@ -91,7 +91,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
   // A value blob written for an operation that failed: no log names it.
   void ReleaseUnloggedBlob(BlobId id);
   // Checks the catalog and every store's tree and value blobs.
-  absl::Status VerifyAll(std::vector<StoreReport>* report);
+  absl::Status VerifyAll(std::vector<StoreReport>* report, const ProgressFn& progress = {});
   // Keeps `object` alive until the transaction ends (zero-copy views).
   void Pin(std::shared_ptr<const void> object) { pins_.push_back(std::move(object)); }
   // Applies one recovered operation (replay).

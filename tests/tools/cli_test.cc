@@ -347,6 +347,9 @@ TEST(CliTtyTest, ProgressIsDrawnOnATerminalAndNotOtherwise) {
   EXPECT_EQ(tty.code, 0) << tty.out;
   EXPECT_NE(tty.out.find("load ["), std::string::npos) << tty.out;
   EXPECT_NE(tty.out.find("\033[K"), std::string::npos) << "the line is erased when done";
+  Result check = Shell(absl::StrCat("script -qec '", SOP_CLI, " check ", db, "' /dev/null"));
+  EXPECT_EQ(check.code, 0) << check.out;
+  EXPECT_NE(check.out.find("check ["), std::string::npos) << check.out;
   Result piped = Sop(absl::StrCat("load ", dir.File("db2"), " < ", dump));
   EXPECT_EQ(piped.code, 0);
   EXPECT_EQ(piped.out, "");  // quiet when stderr is not a terminal
