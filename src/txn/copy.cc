@@ -55,7 +55,7 @@ absl::Status CopyStores(TransactionImpl& from, Database& to, const ProgressFn& p
     if (auto st = begin(); !st.ok()) return st;
     TreePath path;
     if (auto st = tree.SeekFirst(from, &path); !st.ok()) return st;
-    for (; path.valid();) {
+    while (path.valid()) {
       const Node& leaf = path.leaf();
       const size_t i = path.pos();
       const absl::string_view key = leaf.key(i);
