@@ -311,8 +311,8 @@ class Harness {
     for (const absl::Status& st : result) {
       if (!st.ok()) return st;
     }
-    Record(threads == 1 ? "random reads (1 thread)" : "random reads (2 threads)", "ops/s", true, name,
-           each * threads / s);
+    Record(threads == 1 ? "random reads (1 thread)" : "random reads (2 threads)", "ops/s", true,
+           name, each * threads / s);
     return absl::OkStatus();
   }
 

@@ -14,62 +14,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "engine.h"
+#include "lsm_session.h"
 
 namespace sop::bench {
 namespace {
 
-absl::Status Check(const rocksdb::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.IsNotFound()) return absl::NotFoundError(s.ToString());
-  return absl::InternalError(s.ToString());
-}
-
-class RocksDbSession : public Session {
- public:
-  explicit RocksDbSession(rocksdb::DB* db) : db_(db) {}
-  ~RocksDbSession() override { EndSnapshot(); }
-
-  absl::Status Write(const Batch& batch) override {
-    rocksdb::WriteBatch wb;
-    for (const auto& [k, v] : batch.puts) wb.Put(k, v);
-    for (const std::string& k : batch.deletes) wb.Delete(k);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return Check(db_->Write(wo, &wb));
-  }
-  absl::Status BeginSnapshot() override {
-    read_.snapshot = db_->GetSnapshot();
-    return absl::OkStatus();
-  }
-  void EndSnapshot() override {
-    if (read_.snapshot != nullptr) db_->ReleaseSnapshot(read_.snapshot);
-    read_.snapshot = nullptr;
-  }
-  absl::Status Get(const std::string& key, std::string* value) override {
-    return Check(db_->Get(read_, key, value));
-  }
-  absl::Status Scan(const std::string& from, uint64_t n, uint64_t* seen) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_));
-    *seen = 0;
-    for (it->Seek(from); it->Valid() && *seen < n; it->Next()) ++*seen;
-    return Check(it->status());
-  }
-  absl::Status ScanAll(uint64_t* seen) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_));
-    uint64_t bytes = 0;
-    *seen = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      bytes += it->value().size();
-      ++*seen;
-    }
-    return bytes > 0 || *seen == 0 ? Check(it->status()) : absl::InternalError("no value bytes");
-  }
-
- private:
-  rocksdb::DB* const db_;
-  rocksdb::ReadOptions read_;
-};
+using RocksDbSession =
+    LsmSession<rocksdb::DB, rocksdb::WriteBatch, rocksdb::WriteOptions, rocksdb::ReadOptions>;
 
 class RocksDbEngine : public Engine {
  public:
@@ -88,7 +39,7 @@ class RocksDbEngine : public Engine {
     o.IncreaseParallelism(static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     rocksdb::DB* db = nullptr;
-    if (auto st = Check(rocksdb::DB::Open(o, dir, &db)); !st.ok()) return st;
+    if (auto st = FromLsm(rocksdb::DB::Open(o, dir, &db)); !st.ok()) return st;
     db_.reset(db);
     return absl::OkStatus();
   }
