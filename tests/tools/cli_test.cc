@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -360,15 +361,28 @@ TEST(CliPermissionTest, AnUnreadableDatabaseIsAClearError) {
   std::string db = dir.File("db");
   ASSERT_EQ(Sop("create " + db).code, 0);
   std::filesystem::permissions(db, std::filesystem::perms::owner_read);
-  // Root reads any file: then the tool runs as the unprivileged user nobody.
-  // (GCOV_PREFIX: under the coverage preset, where nobody may write its counts.)
-  std::string as = ::geteuid() == 0 ? "GCOV_PREFIX=/tmp/sop-gcov-nobody setpriv --reuid=65534 "
-                                      "--regid=65534 --clear-groups "
-                                    : "";
+  // Root reads any file: then the tool runs as the unprivileged user nobody,
+  // from a copy it may execute wherever the build tree is, on a database
+  // directory it may enter. (GCOV_PREFIX: under the coverage preset, where
+  // nobody may write its counts.)
+  std::string cli = SOP_CLI, as;
+  std::optional<testing::TempDir> bin;
+  if (::geteuid() == 0) {
+    using std::filesystem::perms;
+    const perms open_to_all = perms::owner_all | perms::group_read | perms::group_exec |
+                              perms::others_read | perms::others_exec;
+    bin.emplace();
+    cli = bin->File("sop");
+    std::filesystem::copy_file(SOP_CLI, cli);
+    for (const std::string& p : {bin->path(), cli, dir.path()}) {
+      std::filesystem::permissions(p, open_to_all);
+    }
+    as = "GCOV_PREFIX=/tmp/sop-gcov-nobody setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  }
   for (const char* cmd : {" get ", " put "}) {
     std::filesystem::permissions(
         db, cmd[1] == 'g' ? std::filesystem::perms::none : std::filesystem::perms::owner_read);
-    Result r = Shell(absl::StrCat(as, SOP_CLI, cmd, db, " s k", cmd[1] == 'p' ? " v" : ""));
+    Result r = Shell(absl::StrCat(as, cli, cmd, db, " s k", cmd[1] == 'p' ? " v" : ""));
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find(db), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("ermission"), std::string::npos) << r.out;
