@@ -344,6 +344,35 @@ class Tool {
     return s;
   }
 
+  // The database PATH, a transaction on it, and its store STORE (as the
+  // command line names them), opened as it was created.
+  struct Opened {
+    std::unique_ptr<sop::Database> db;
+    std::unique_ptr<sop::Transaction> txn;  // ends before `db` closes
+    sop::RawStore* store = nullptr;
+  };
+  absl::StatusOr<Opened> OpenStoreArg(sop::TxnMode mode) const {
+    Opened o;
+    auto db = OpenExisting(a_.positional[1]);
+    if (!db.ok()) return db.status();
+    o.db = *std::move(db);
+    auto t = o.db->Begin(mode);
+    if (!t.ok()) return t.status();
+    o.txn = *std::move(t);
+    auto s = OpenAsCreated(*o.txn, a_.positional[2]);
+    if (!s.ok()) return s.status();
+    o.store = *s;
+    return o;
+  }
+
+  // Reads one line of stdin (without its newline); false at the end.
+  static bool ReadLine(std::string* line) {
+    line->clear();
+    int c;
+    while ((c = std::getchar()) != EOF && c != '\n') line->push_back(static_cast<char>(c));
+    return c != EOF || !line->empty();
+  }
+
   int Create() {
     const std::string& path = a_.positional[1];
     if (Exists(path)) {
@@ -405,15 +434,11 @@ class Tool {
   }
 
   int Put() {
-    const std::string& path = a_.positional[1];
     auto key = In(a_.positional[3]);
     if (!key.ok()) return Usage(std::string(key.status().message()));
-    auto db = OpenExisting(path);
-    if (!db.ok()) return Fail(db.status());
-    auto t = (*db)->Begin(sop::TxnMode::kReadWrite);
-    if (!t.ok()) return Fail(t.status());
-    auto s = OpenAsCreated(**t, a_.positional[2]);
-    if (!s.ok()) return Fail(s.status());
+    auto opened = OpenStoreArg(sop::TxnMode::kReadWrite);
+    if (!opened.ok()) return Fail(opened.status());
+    sop::RawStore* s = opened->store;
     if (auto f = a_.options.find("--value-file"); f != a_.options.end()) {
       std::error_code ec;
       uint64_t size = std::filesystem::file_size(f->second, ec);
@@ -422,7 +447,7 @@ class Tool {
         g_path.clear();
         return Fail(absl::NotFoundError(absl::StrCat(f->second, ": cannot read the value file")));
       }
-      auto w = (*s)->NewValueWriter(*key, size);
+      auto w = s->NewValueWriter(*key, size);
       if (!w.ok()) return Fail(w.status());
       Progress progress("put", size);
       uint64_t done = 0;
@@ -438,22 +463,18 @@ class Tool {
     } else {
       auto value = In(a_.positional[4]);
       if (!value.ok()) return Usage(std::string(value.status().message()));
-      if (auto st = (*s)->Put(*key, *value); !st.ok()) return Fail(st);
+      if (auto st = s->Put(*key, *value); !st.ok()) return Fail(st);
     }
-    if (auto st = (*t)->Commit(); !st.ok()) return Fail(st);
+    if (auto st = opened->txn->Commit(); !st.ok()) return Fail(st);
     return 0;
   }
 
   int Get() {
     auto key = In(a_.positional[3]);
     if (!key.ok()) return Usage(std::string(key.status().message()));
-    auto db = OpenExisting(a_.positional[1]);
-    if (!db.ok()) return Fail(db.status());
-    auto t = (*db)->Begin(sop::TxnMode::kReadOnly);
-    if (!t.ok()) return Fail(t.status());
-    auto s = OpenAsCreated(**t, a_.positional[2]);
-    if (!s.ok()) return Fail(s.status());
-    auto v = (*s)->Get(*key);
+    auto opened = OpenStoreArg(sop::TxnMode::kReadOnly);
+    if (!opened.ok()) return Fail(opened.status());
+    auto v = opened->store->Get(*key);
     if (!v.ok()) return Fail(v.status());
     std::string out = Out(*v);
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -464,14 +485,10 @@ class Tool {
   int Del() {
     auto key = In(a_.positional[3]);
     if (!key.ok()) return Usage(std::string(key.status().message()));
-    auto db = OpenExisting(a_.positional[1]);
-    if (!db.ok()) return Fail(db.status());
-    auto t = (*db)->Begin(sop::TxnMode::kReadWrite);
-    if (!t.ok()) return Fail(t.status());
-    auto s = OpenAsCreated(**t, a_.positional[2]);
-    if (!s.ok()) return Fail(s.status());
-    if (auto st = (*s)->Remove(*key); !st.ok()) return Fail(st);
-    if (auto st = (*t)->Commit(); !st.ok()) return Fail(st);
+    auto opened = OpenStoreArg(sop::TxnMode::kReadWrite);
+    if (!opened.ok()) return Fail(opened.status());
+    if (auto st = opened->store->Remove(*key); !st.ok()) return Fail(st);
+    if (auto st = opened->txn->Commit(); !st.ok()) return Fail(st);
     return 0;
   }
 
@@ -496,13 +513,9 @@ class Tool {
       if (!absl::SimpleAtoi(it->second, &limit)) return Usage("--limit needs a number");
     }
     bool reverse = a_.options.count("--reverse") > 0;
-    auto db = OpenExisting(a_.positional[1]);
-    if (!db.ok()) return Fail(db.status());
-    auto t = (*db)->Begin(sop::TxnMode::kReadOnly);
-    if (!t.ok()) return Fail(t.status());
-    auto s = OpenAsCreated(**t, a_.positional[2]);
-    if (!s.ok()) return Fail(s.status());
-    auto c = (*s)->NewCursor(co);
+    auto opened = OpenStoreArg(sop::TxnMode::kReadOnly);
+    if (!opened.ok()) return Fail(opened.status());
+    auto c = opened->store->NewCursor(co);
     uint64_t n = 0;
     for (reverse ? c->SeekToLast() : c->SeekToFirst(); c->Valid() && n < limit;
          reverse ? c->Prev() : c->Next(), ++n) {
@@ -524,10 +537,7 @@ class Tool {
           absl::StrCat("line ", n, " of the batch: ", what, " (nothing was applied)")));
     };
     std::string line;
-    for (int c = 0; c != EOF;) {
-      line.clear();
-      while ((c = std::getchar()) != EOF && c != '\n') line.push_back(static_cast<char>(c));
-      if (c == EOF && line.empty()) break;
+    while (ReadLine(&line)) {
       ++n;
       auto words = SplitWords(line);
       if (!words.ok()) return bad(words.status().message());
@@ -642,7 +652,6 @@ class Tool {
     bool unique = true;
     std::string line;
     uint64_t n = 0;
-    int c;
     auto bad = [&](absl::string_view what) {
       return Fail(absl::InvalidArgumentError(
           absl::StrCat("line ", n, " of the dump: ", what, " (nothing was loaded)")));
@@ -657,10 +666,7 @@ class Tool {
         return absl::Base64Unescape(it->second, out);
       return false;
     };
-    while (true) {
-      line.clear();
-      while ((c = std::getchar()) != EOF && c != '\n') line.push_back(static_cast<char>(c));
-      if (c == EOF && line.empty()) break;
+    while (ReadLine(&line)) {
       ++n;
       progress.Update(read += line.size() + 1);
       auto m = sop::ParseFlatJson(line);
@@ -683,7 +689,6 @@ class Tool {
       if (store == nullptr) return bad("an entry before any store line");
       absl::Status st = unique ? store->Put(key, value) : store->Add(key, value);
       if (!st.ok()) return bad(st.message());
-      if (c == EOF) break;
     }
     if (n == 0) return bad("empty input");
     if (auto st = (*t)->Commit(); !st.ok()) return Fail(st);
