@@ -270,49 +270,51 @@ class Harness {
     return absl::OkStatus();
   }
 
-  // `threads` threads each read num_/threads random keys, checking values.
-  absl::Status Reads(Engine& engine, const std::string& name, int threads) {
-    std::vector<std::thread> ts;
+  // Runs `body` in `threads` threads, each with a session of its own, and
+  // `meanwhile` on this thread; the first error of any body, if any.
+  static absl::Status InThreads(Engine& engine, int threads,
+                                const std::function<absl::Status(Session&, int)>& body,
+                                const std::function<void()>& meanwhile = {}) {
     std::vector<absl::Status> result(threads);
-    const uint64_t each = num_ / threads;
-    auto t0 = Clock::now();
+    std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
         auto s = engine.NewSession();
-        if (!s) {
-          result[t] = absl::InternalError("no session");
-          return;
-        }
-        std::mt19937_64 r(100 + t);
-        std::string v;
-        for (uint64_t i = 0; i < each; ++i) {
-          if (i % 1000 == 0) {
-            if (i) s->EndSnapshot();
-            if (auto st = s->BeginSnapshot(); !st.ok()) {
-              result[t] = st;
-              return;
-            }
-          }
-          uint64_t k = r() % num_;
-          if (auto st = s->Get(Key(k), &v); !st.ok()) {
-            result[t] = st;
-            return;
-          }
-          if (i % 4096 == 0 && v != Value(k, 0, kValue)) {
-            result[t] = absl::DataLossError(absl::StrCat(name, ": wrong value for ", k));
-            return;
-          }
-        }
-        s->EndSnapshot();
+        result[t] = s ? body(*s, t) : absl::InternalError("no session");
       });
     }
+    if (meanwhile) meanwhile();
     for (std::thread& t : ts) t.join();
-    double s = Since(t0);
     for (const absl::Status& st : result) {
       if (!st.ok()) return st;
     }
+    return absl::OkStatus();
+  }
+
+  // `threads` threads each read num_/threads random keys, checking values.
+  absl::Status Reads(Engine& engine, const std::string& name, int threads) {
+    const uint64_t each = num_ / threads;
+    auto t0 = Clock::now();
+    absl::Status result = InThreads(engine, threads, [&](Session& s, int t) -> absl::Status {
+      std::mt19937_64 r(100 + t);
+      std::string v;
+      for (uint64_t i = 0; i < each; ++i) {
+        if (i % 1000 == 0) {
+          if (i) s.EndSnapshot();
+          if (auto st = s.BeginSnapshot(); !st.ok()) return st;
+        }
+        uint64_t k = r() % num_;
+        if (auto st = s.Get(Key(k), &v); !st.ok()) return st;
+        if (i % 4096 == 0 && v != Value(k, 0, kValue)) {
+          return absl::DataLossError(absl::StrCat(name, ": wrong value for ", k));
+        }
+      }
+      s.EndSnapshot();
+      return absl::OkStatus();
+    });
+    if (!result.ok()) return result;
     Record(threads == 1 ? "random reads (1 thread)" : "random reads (2 threads)", "ops/s", true,
-           name, each * threads / s);
+           name, each * threads / Since(t0));
     return absl::OkStatus();
   }
 
@@ -323,37 +325,27 @@ class Harness {
       if (auto st = engine.Open(dir); !st.ok()) return st;
       std::atomic<bool> stop{false};
       std::atomic<uint64_t> commits{0};
-      std::vector<absl::Status> result(threads);
-      std::vector<std::thread> ts;
       auto t0 = Clock::now();
-      for (int t = 0; t < threads; ++t) {
-        ts.emplace_back([&, t] {
-          auto s = engine.NewSession();
-          if (!s) {
-            result[t] = absl::InternalError("no session");
-            return;
-          }
-          for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-            Batch b;
-            uint64_t k = static_cast<uint64_t>(t) << 40 | i;
-            b.puts.emplace_back(Key(k), Value(k, 0, kValue));
-            if (auto st = s->Write(b); !st.ok()) {
-              result[t] = st;
-              return;
+      absl::Status result = InThreads(
+          engine, threads,
+          [&](Session& s, int t) -> absl::Status {
+            for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+              Batch b;
+              uint64_t k = static_cast<uint64_t>(t) << 40 | i;
+              b.puts.emplace_back(Key(k), Value(k, 0, kValue));
+              if (auto st = s.Write(b); !st.ok()) return st;
+              commits.fetch_add(1, std::memory_order_relaxed);
             }
-            commits.fetch_add(1, std::memory_order_relaxed);
-          }
-        });
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-      stop = true;
-      for (std::thread& t : ts) t.join();
+            return absl::OkStatus();
+          },
+          [&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            stop = true;
+          });
       double s = Since(t0);
       engine.Close();
       std::filesystem::remove_all(dir);
-      for (const absl::Status& st : result) {
-        if (!st.ok()) return st;
-      }
+      if (!result.ok()) return result;
       Record(absl::StrCat("one-put commits (", threads, " thread", threads > 1 ? "s)" : ")"),
              "commits/s", true, name, commits.load() / s);
     }

@@ -157,9 +157,9 @@ absl::Status Database::Compact(const std::string& path, const Options& options,
   auto opened = Database::Open(path, existing);
   if (!opened.ok()) return opened.status();
   auto& source = static_cast<DatabaseImpl&>(**opened);
-  if (!source.InDoubt().empty()) {
+  if (size_t doubt = source.InDoubt().size(); doubt > 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(path, ": ", source.InDoubt().size(),
+        absl::StrCat(path, ": ", doubt,
                      " prepared transactions are in doubt; decide them before compacting"));
   }
   // The copy replaces the data file but keeps this log, which must hold

@@ -67,6 +67,12 @@ TEST_F(DatabaseTest, SizeLimitsAreInvalidArgument) {
   SOP_EXPECT_OK(s->Put(std::string(kMaxKeySize, 'k'), "v"));
   EXPECT_TRUE(absl::IsInvalidArgument(s->Put(std::string(kMaxKeySize + 1, 'k'), "v")));
   EXPECT_TRUE(absl::IsInvalidArgument(t->OpenStore("").status()));
+  // Values kept in a node are capped, so a node's buffer stays far below 4 GiB.
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      t->OpenStore("huge", {.max_value_in_node = kMaxValueInNode + 1}).status()));
+  RawStore* big = *t->OpenStore("big", {.max_value_in_node = kMaxValueInNode});
+  SOP_EXPECT_OK(big->Put("k", std::string(kMaxValueInNode, 'v')));
+  EXPECT_EQ(big->Get("k").value_or("").size(), kMaxValueInNode);
 }
 
 TEST_F(DatabaseTest, CommittedDataSurvivesReopenAndRolledBackDataDoesNot) {
