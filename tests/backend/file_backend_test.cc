@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "backend/file/data_file.h"
 #include "gtest/gtest.h"
 #include "sop/backend.h"
 #include "sop/fault_injection_env.h"
@@ -116,6 +117,54 @@ TEST_F(FileBackendTest, NotASopFileIsFailedPrecondition) {
   std::filesystem::create_directory(dir_.File("adir"));
   auto d = OpenFileBackend(dir_.File("adir"));
   EXPECT_FALSE(d.ok());
+}
+
+// The data file's header names a log position. Past 2^62 it is damage; a log
+// that ends before it is another file's log (the one a compacted copy took
+// over): harmless when empty, DataLoss when it holds records.
+TEST_F(FileBackendTest, LogPositionsTheHeaderNamesAreChecked) {
+  auto set_header_position = [&](uint64_t last_seq) {
+    auto f = env_->OpenFile(path_, OpenMode::kExisting);
+    ASSERT_TRUE(f.ok());
+    auto h = DataFile::ReadHeader(**f);
+    ASSERT_TRUE(h.ok()) << h.status();
+    DataFile df(*std::move(f), h->page_size);
+    DataFile::Header next = *h;
+    ++next.checkpoint_no;
+    next.last_seq = last_seq;
+    SOP_ASSERT_OK(df.WriteHeader(next));
+    SOP_ASSERT_OK(df.file().Sync());
+  };
+  {
+    auto b = Open();
+    SOP_ASSERT_OK(b);
+    Put(**b, "before");
+  }
+  set_header_position(uint64_t{1} << 63);
+  auto impossible = Open();
+  EXPECT_TRUE(absl::IsDataLoss(impossible.status())) << impossible.status();
+
+  set_header_position(10);  // ahead of the (empty) log: a fresh log is started
+  {
+    auto b = Open();
+    SOP_ASSERT_OK(b);
+    auto seq = (*b)->log()->Append("after the takeover");
+    SOP_ASSERT_OK(seq);
+    EXPECT_GT(*seq, 10u);  // new records come after the data file's position
+  }
+  {
+    std::vector<std::string> replayed;
+    auto b = Open();
+    SOP_ASSERT_OK(b);
+    SOP_ASSERT_OK((*b)->log()->Replay(10, [&](const LogRecord& r) {
+      replayed.emplace_back(r.payload);
+      return absl::OkStatus();
+    }));
+    EXPECT_EQ(replayed, std::vector<std::string>{"after the takeover"});
+  }
+  set_header_position(1000);  // ahead of a log that holds records: not its log
+  auto foreign = Open();
+  EXPECT_TRUE(absl::IsDataLoss(foreign.status())) << foreign.status();
 }
 
 TEST_F(FileBackendTest, FlippedByteInADataPageIsDataLossNamingFileAndOffset) {
