@@ -52,6 +52,10 @@ class FaultInjectionEnv : public Env {
   void InjectFault(Op op, absl::Status error, std::string path_part = "", int skip = 0,
                    int count = 1);
   void ClearFaults();
+  // Number of operations an InjectFault rule has failed (or shortened) so
+  // far, over the Env's life: a test that fails the Nth operation learns from
+  // it whether there was an Nth.
+  int64_t faults_injected() const;
 
   // Limits how many more bytes all files together may grow by; a write that
   // would go beyond fails with ResourceExhausted (ENOSPC) and writes nothing.

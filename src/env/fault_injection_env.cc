@@ -70,6 +70,7 @@ struct FaultInjectionEnv::State {
     int count;
   };
   std::vector<Rule> rules ABSL_GUARDED_BY(mu);
+  int64_t injected ABSL_GUARDED_BY(mu) = 0;
 
   // Counts a mutation and decides whether the power has gone.
   absl::Status BeginMutation() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -91,6 +92,7 @@ struct FaultInjectionEnv::State {
         continue;
       }
       --r.count;
+      ++injected;
       return r.error.ok() ? absl::AbortedError("short read") : r.error;
     }
     return absl::OkStatus();
@@ -240,6 +242,11 @@ void FaultInjectionEnv::InjectFault(Op op, absl::Status error, std::string path_
 void FaultInjectionEnv::ClearFaults() {
   MutexLock lock(&state_->mu);
   state_->rules.clear();
+}
+
+int64_t FaultInjectionEnv::faults_injected() const {
+  MutexLock lock(&state_->mu);
+  return state_->injected;
 }
 
 void FaultInjectionEnv::SetFreeSpace(std::optional<uint64_t> bytes) {

@@ -158,9 +158,8 @@ absl::Status Database::Compact(const std::string& path, const Options& options,
   if (!opened.ok()) return opened.status();
   auto& source = static_cast<DatabaseImpl&>(**opened);
   if (size_t doubt = source.InDoubt().size(); doubt > 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": ", doubt,
-                     " prepared transactions are in doubt; decide them before compacting"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": ", doubt, " prepared transactions are in doubt; decide them before compacting"));
   }
   // The copy replaces the data file but keeps this log, which must hold
   // nothing: every commit in the data file, no prepared transaction.
@@ -191,6 +190,9 @@ absl::Status Database::Compact(const std::string& path, const Options& options,
     if (auto st = (*copy)->Checkpoint(); !st.ok()) return st;
   }
   snapshot->reset();
+  // The source must not write to the log it hands over, nor checkpoint into
+  // the data file it no longer owns, when it closes after the swap.
+  source.CloseWithoutCheckpoint();
   // Still holding the database's lock, so no one sees the swap half done.
   return InstallCopy(env, partial, path, /*keep_log=*/true);
 }

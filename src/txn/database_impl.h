@@ -50,6 +50,9 @@ class DatabaseImpl final : public Database {
   absl::Status CommitPrepared(absl::string_view xid) override;
   absl::Status AbortPrepared(absl::string_view xid) override;
   absl::Status Backup(const std::string& dest_path, const ProgressFn& progress) override;
+  // Closing will write nothing, not even its checkpoint: Compact swaps the
+  // data file from under this database (keeping its log) before it closes.
+  void CloseWithoutCheckpoint();
   // Phase one for `txn` (Transaction::Prepare).
   absl::Status PrepareWrite(TransactionImpl& txn, absl::string_view xid);
 

@@ -364,7 +364,8 @@ TEST(CliPermissionTest, AnUnreadableDatabaseIsAClearError) {
   // Root reads any file: then the tool runs as the unprivileged user nobody,
   // from a copy it may execute wherever the build tree is, on a database
   // directory it may enter. (GCOV_PREFIX: under the coverage preset, where
-  // nobody may write its counts.)
+  // nobody may write its counts; a fresh place each run, since counts left
+  // by an earlier build make libgcov complain on stderr.)
   std::string cli = SOP_CLI, as;
   std::optional<testing::TempDir> bin;
   if (::geteuid() == 0) {
@@ -377,7 +378,11 @@ TEST(CliPermissionTest, AnUnreadableDatabaseIsAClearError) {
     for (const std::string& p : {bin->path(), cli, dir.path()}) {
       std::filesystem::permissions(p, open_to_all);
     }
-    as = "GCOV_PREFIX=/tmp/sop-gcov-nobody setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    std::string counts = bin->File("gcov");
+    std::filesystem::create_directory(counts);
+    std::filesystem::permissions(counts, perms::all);
+    as = absl::StrCat("GCOV_PREFIX=", counts,
+                      " setpriv --reuid=65534 --regid=65534 --clear-groups ");
   }
   for (const char* cmd : {" get ", " put "}) {
     std::filesystem::permissions(
