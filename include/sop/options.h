@@ -57,7 +57,7 @@ struct StoreOptions {
 
 enum class TxnMode {
   kReadOnly,   // a snapshot: never blocks, never blocked, never aborts
-  kReadWrite,  // one at a time in this version: a second writer waits
+  kReadWrite,  // many at once; conflicts on keys are found at commit (Aborted)
 };
 
 struct TxnOptions {

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 
+#include <cstring>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "env/posix_error.h"
 #include "gtest/gtest.h"
 #include "sop/env.h"
 #include "test_util.h"
@@ -86,6 +90,86 @@ TEST_P(EnvTest, SecondLockInSameProcessFailsNamingThePid) {
       << second.status();
   first->reset();
   SOP_EXPECT_OK(env_->LockFile(P("lock")));
+}
+
+TEST_P(EnvTest, FailedCallsNameThePathAndSayWhy) {
+  EXPECT_TRUE(absl::IsNotFound(env_->RenameFile(P("nothing"), P("other"))));
+  EXPECT_FALSE(env_->FileExists(P("other")));
+  auto listed = env_->ListDir(root_);
+  SOP_ASSERT_OK(listed);
+  EXPECT_TRUE(listed->empty());
+  SOP_ASSERT_OK(env_->CreateDir(P("d")));
+  SOP_ASSERT_OK(env_->CreateDir(P("d")));  // already there: fine
+  EXPECT_TRUE(env_->FileExists(P("d")));
+  auto dir_as_file = env_->OpenFile(P("d"), OpenMode::kCreateIfMissing);
+  EXPECT_TRUE(absl::IsFailedPrecondition(dir_as_file.status())) << dir_as_file.status();
+  EXPECT_NE(dir_as_file.status().message().find(P("d")), std::string::npos);
+
+  auto f = env_->OpenFile(P("f"), OpenMode::kCreateIfMissing);
+  SOP_ASSERT_OK(f);
+  SOP_ASSERT_OK((*f)->WriteAt(0, "0123456789"));
+  EXPECT_EQ((*f)->path(), P("f"));
+  auto whole = (*f)->Map(2, 5);
+  SOP_ASSERT_OK(whole);
+  EXPECT_EQ((*whole)->data(), "23456");
+  auto empty = (*f)->Map(3, 0);
+  SOP_ASSERT_OK(empty);
+  EXPECT_EQ((*empty)->data(), "");
+}
+
+TEST(PosixEnvTest, ErrnoBecomesAStatusCodeNamingPathAndCall) {
+  struct Case {
+    int err;
+    absl::StatusCode code;
+  };
+  for (const Case& c : std::vector<Case>{{ENOENT, absl::StatusCode::kNotFound},
+                                         {EEXIST, absl::StatusCode::kAlreadyExists},
+                                         {ENOSPC, absl::StatusCode::kResourceExhausted},
+                                         {EDQUOT, absl::StatusCode::kResourceExhausted},
+                                         {EACCES, absl::StatusCode::kPermissionDenied},
+                                         {EPERM, absl::StatusCode::kPermissionDenied},
+                                         {EROFS, absl::StatusCode::kPermissionDenied},
+                                         {EISDIR, absl::StatusCode::kFailedPrecondition},
+                                         {ENOTDIR, absl::StatusCode::kFailedPrecondition},
+                                         {EINVAL, absl::StatusCode::kInvalidArgument},
+                                         {EIO, absl::StatusCode::kUnavailable}}) {
+    absl::Status st = PosixError("fdatasync", "/some/file", c.err);
+    EXPECT_EQ(st.code(), c.code) << st;
+    EXPECT_EQ(st.message(), absl::StrCat("/some/file: fdatasync: ", std::strerror(c.err)));
+  }
+  EXPECT_EQ(DirName("/a/b"), "/a");
+  EXPECT_EQ(DirName("/a"), "/");
+  EXPECT_EQ(DirName("a"), ".");
+}
+
+TEST(PosixEnvTest, FailingSystemCallsGiveCleanErrors) {
+  TempDir dir;
+  Env* env = Env::Default();
+  std::string missing_dir = dir.File("no/such/dir");
+  EXPECT_TRUE(absl::IsNotFound(env->SyncDir(missing_dir)));
+  EXPECT_TRUE(absl::IsNotFound(env->ListDir(missing_dir).status()));
+  EXPECT_TRUE(absl::IsNotFound(env->CreateDir(missing_dir)));
+  EXPECT_TRUE(absl::IsNotFound(env->LockFile(missing_dir + "/lock").status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(env->OpenFile(missing_dir + "/f", OpenMode::kCreateIfMissing).status()));
+  // A path through a regular file.
+  auto f = env->OpenFile(dir.File("f"), OpenMode::kCreateIfMissing);
+  SOP_ASSERT_OK(f);
+  EXPECT_TRUE(absl::IsFailedPrecondition(env->CreateDir(dir.File("f/sub"))));
+  EXPECT_TRUE(absl::IsFailedPrecondition(env->SyncDir(dir.File("f"))));
+  // Past the largest file the kernel allows.
+  constexpr uint64_t kHuge = uint64_t{1} << 62;
+  absl::Status wrote = (*f)->WriteAt(kHuge, "x");
+  EXPECT_FALSE(wrote.ok());
+  EXPECT_NE(wrote.message().find(dir.File("f")), std::string::npos) << wrote;
+  EXPECT_FALSE((*f)->Truncate(kHuge).ok());
+  std::string buf(4, '\0');
+  auto read = (*f)->ReadAt(kHuge, absl::MakeSpan(buf));
+  if (read.ok()) {
+    EXPECT_EQ(*read, 0u);  // reading past the end is a short read (or EINVAL)
+  }
+  auto mapped = (*f)->Map(0, kHuge);
+  EXPECT_FALSE(mapped.ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(PosixAndMemory, EnvTest, ::testing::Bool(),
