@@ -225,6 +225,7 @@ void DatabaseImpl::DrainLocked() {
     history_.pop_back();
   }
   installed_ = committed;
+  unpublished_.clear();
   pipeline_failed_ = false;
   backend_->log()->Resume();
 }
@@ -250,6 +251,7 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     TransactionImpl* own, absl::string_view ops, absl::flat_hash_set<std::string> keys,
     std::string record, absl::string_view deciding) {
   Pending p;
+  Unpublished u;
   std::vector<std::pair<uint64_t, NodePtr>> nodes;
   std::vector<uint64_t> freed;
   auto copies_current = [&] {
@@ -271,8 +273,8 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     // No commit since the snapshot touched these nodes: publish the copies.
     nodes = own->ChangedNodes();
     freed = own->FreedNodes();
-    p.dropped = own->dropped_value_blobs();
-    p.changed_bytes = own->ChangedBytes();
+    u.dropped = own->dropped_value_blobs();
+    u.changed_bytes = own->ChangedBytes();
   } else {
     // Others committed meanwhile (to other keys, or validation would have
     // refused): apply the operations to the newest nodes.
@@ -287,11 +289,11 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     }
     nodes = again.ChangedNodes();
     freed = again.FreedNodes();
-    p.dropped = again.dropped_value_blobs();
-    p.changed_bytes = again.ChangedBytes();
+    u.dropped = again.dropped_value_blobs();
+    u.changed_bytes = again.ChangedBytes();
     again.Rollback().IgnoreError();  // its work is taken; this only ends it
   }
-  p.record_bytes = record.size();
+  u.record_bytes = record.size();
   auto ticket = backend_->log()->Enqueue(std::move(record));
   if (!ticket.ok()) return ticket.status();
   p.ticket = *ticket;
@@ -306,7 +308,9 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
   uint64_t oldest = OldestSnapshot();
   while (!history_.empty() && history_.front().version <= oldest) history_.pop_front();
   if (!p.deciding.empty()) prepared_[p.deciding].deciding = true;
+  u.version = p.version;
   MutexLock snap(&snap_mu_);
+  unpublished_.push_back(std::move(u));
   ++inflight_;
   return p;
 }
@@ -331,17 +335,18 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
   }
   {
     MutexLock lock(&snap_mu_);
-    // Publish in log order: a commit becomes visible only after those before it.
-    while (committed_.load(std::memory_order_relaxed) != p.version - 1) {
-      published_cv_.Wait(&snap_mu_);
+    // Every record before this one is durable too: publish them all, in log
+    // order, unless a later member of the same sync already did.
+    while (!unpublished_.empty() && unpublished_.front().version <= p.version) {
+      Unpublished& u = unpublished_.front();
+      for (const BlobId& id : u.dropped) pending_frees_.emplace_back(u.version, id);
+      dirty_bytes_ += u.changed_bytes;
+      log_bytes_ += u.record_bytes;
+      committed_.store(u.version, std::memory_order_release);
+      unpublished_.pop_front();
     }
-    for (const BlobId& id : p.dropped) pending_frees_.emplace_back(p.version, id);
-    dirty_bytes_ += p.changed_bytes;
-    log_bytes_ += p.record_bytes;
-    last_lsn_ = *lsn;
-    committed_.store(p.version, std::memory_order_release);
-    --inflight_;
-    published_cv_.SignalAll();
+    last_lsn_ = std::max(last_lsn_, *lsn);
+    if (--inflight_ == 0) published_cv_.SignalAll();  // DrainLocked waits for none in flight
     checkpoint = log_bytes_ >= options_.checkpoint_log_bytes ||
                  dirty_bytes_ >= options_.checkpoint_dirty_bytes;
   }

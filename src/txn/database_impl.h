@@ -100,9 +100,13 @@ class DatabaseImpl final : public Database {
   // wait for durability with the other committers and publish in log order.
   // `deciding` names the prepared transaction this commits, if any.
   struct Pending {
-    uint64_t version = 0, ticket = 0, changed_bytes = 0, record_bytes = 0;
-    std::vector<BlobId> dropped;
+    uint64_t version = 0, ticket = 0;
     std::string deciding;
+  };
+  // What publishing a logged commit changes.
+  struct Unpublished {
+    uint64_t version = 0, changed_bytes = 0, record_bytes = 0;
+    std::vector<BlobId> dropped;  // value blobs its changes superseded
   };
   absl::StatusOr<Pending> ApplyAndEnqueueLocked(TransactionImpl* own, absl::string_view ops,
                                                 absl::flat_hash_set<std::string> keys,
@@ -145,6 +149,11 @@ class DatabaseImpl final : public Database {
   std::multiset<uint64_t> live_snapshots_ ABSL_GUARDED_BY(snap_mu_);
   std::atomic<uint64_t> committed_{0};          // newest durable, visible commit version
   int inflight_ ABSL_GUARDED_BY(snap_mu_) = 0;  // enqueued, not yet finished
+  // Commits in the log, not yet visible, oldest first. The log syncs in
+  // order, so the first committer to learn its record is durable publishes
+  // every commit up to its own: the members of a group commit do not wake
+  // one another in turn.
+  std::deque<Unpublished> unpublished_ ABSL_GUARDED_BY(snap_mu_);
   bool pipeline_failed_ ABSL_GUARDED_BY(snap_mu_) = false;
 
   Mutex comparators_mu_;
