@@ -398,7 +398,14 @@ int Main(int argc, char** argv) {
   uint64_t num = 1000000;
   std::string dir = "compare-data", csv_path = "compare.csv";
   std::string engines = "sop,lmdb,leveldb,rocksdb,sqlite";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  auto usage = [] {
+    std::fprintf(stderr,
+                 "usage: sop_compare [--num N>=1000] [--dir D] [--csv F] "
+                 "[--engines sop,lmdb,leveldb,rocksdb,sqlite]\n");
+    return 2;
+  };
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 == argc) return usage();  // a flag without its value, or --help
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--num" && absl::SimpleAtoi(value, &num) && num >= 1000) continue;
     if (flag == "--dir") {
@@ -408,10 +415,7 @@ int Main(int argc, char** argv) {
     } else if (flag == "--engines") {
       engines = value;
     } else {
-      std::fprintf(stderr,
-                   "usage: sop_compare [--num N>=1000] [--dir D] [--csv F] "
-                   "[--engines sop,lmdb,leveldb,rocksdb,sqlite]\n");
-      return 2;
+      return usage();
     }
   }
   std::map<std::string, std::function<std::unique_ptr<Engine>()>> makers = {
