@@ -68,8 +68,9 @@ class Database {
   // A database that lives in memory and is gone when destroyed.
   static absl::StatusOr<std::unique_ptr<Database>> OpenInMemory(const Options& options = {});
 
-  // Closing checkpoints, so the next open has nothing to replay. Every
-  // transaction must have ended.
+  // Closing checkpoints, so the next open has nothing to replay; a database
+  // with nothing committed since its last checkpoint closes without writing.
+  // Every transaction must have ended.
   virtual ~Database() = default;
 
   // Starts a transaction; never waits.
