@@ -2,6 +2,7 @@
 
 #include "registry/registry.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -42,7 +43,10 @@ void Registry::Unpublish(uint64_t version, const std::vector<uint64_t>& ids) {
   for (uint64_t id : ids) {
     auto it = map_.find(id);
     if (it == map_.end()) continue;
-    std::erase_if(it->second, [&](const NodeVersion& v) { return v.version == version; });
+    auto& versions = it->second;
+    versions.erase(std::remove_if(versions.begin(), versions.end(),
+                                  [&](const NodeVersion& v) { return v.version == version; }),
+                   versions.end());
     if (it->second.empty()) map_.erase(it);
   }
 }

@@ -17,8 +17,17 @@ NodePtr NodeCache::Lookup(uint64_t key) {
   MutexLock lock(&s.mu);
   auto it = s.index.find(key);
   if (it == s.index.end()) return nullptr;
-  s.lru.splice(s.lru.begin(), s.lru, it->second);
-  return it->second->node;
+  Slot& slot = s.slots[it->second];
+  slot.referenced = true;
+  return slot.node;
+}
+
+void NodeCache::Evict(Shard& s, uint32_t slot) {
+  Slot& victim = s.slots[slot];
+  s.usage -= victim.charge;
+  s.index.erase(victim.key);
+  victim = Slot();
+  s.free.push_back(slot);
 }
 
 void NodeCache::Insert(uint64_t key, NodePtr node) {
@@ -26,31 +35,40 @@ void NodeCache::Insert(uint64_t key, NodePtr node) {
   uint64_t charge = Charge(*node);
   uint64_t shard_capacity = capacity_ / kShards;
   MutexLock lock(&s.mu);
-  if (auto it = s.index.find(key); it != s.index.end()) {
-    s.usage -= it->second->charge;
-    s.lru.erase(it->second);
-    s.index.erase(it);
-  }
+  if (auto it = s.index.find(key); it != s.index.end()) Evict(s, it->second);
   if (charge > shard_capacity) return;  // would evict everything for one node
-  s.lru.push_front({key, std::move(node), charge});
-  s.index[key] = s.lru.begin();
-  s.usage += charge;
-  while (s.usage > shard_capacity && !s.lru.empty()) {
-    Entry& victim = s.lru.back();
-    s.usage -= victim.charge;
-    s.index.erase(victim.key);
-    s.lru.pop_back();
+  // Make room first, so that the new node is not its own victim. Two turns
+  // of the hand clear every mark, so the loop ends.
+  for (size_t steps = 0; s.usage + charge > shard_capacity && steps < 2 * s.slots.size(); ++steps) {
+    if (s.hand >= s.slots.size()) s.hand = 0;
+    Slot& slot = s.slots[s.hand];
+    if (slot.node != nullptr) {
+      if (slot.referenced) {
+        slot.referenced = false;
+      } else {
+        Evict(s, static_cast<uint32_t>(s.hand));
+      }
+    }
+    ++s.hand;
   }
+  uint32_t index;
+  if (!s.free.empty()) {
+    index = s.free.back();
+    s.free.pop_back();
+  } else {
+    index = static_cast<uint32_t>(s.slots.size());
+    s.slots.emplace_back();
+  }
+  s.slots[index] = Slot{key, std::move(node), charge, false};
+  s.index[key] = index;
+  s.usage += charge;
 }
 
 void NodeCache::Erase(uint64_t key) {
   Shard& s = ShardFor(key);
   MutexLock lock(&s.mu);
   auto it = s.index.find(key);
-  if (it == s.index.end()) return;
-  s.usage -= it->second->charge;
-  s.lru.erase(it->second);
-  s.index.erase(it);
+  if (it != s.index.end()) Evict(s, it->second);
 }
 
 uint64_t NodeCache::usage() const {

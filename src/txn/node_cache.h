@@ -1,9 +1,12 @@
 // Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
 //
 // Decoded, clean B-tree nodes, keyed by the first page of their blob, with a
-// byte budget (Options::cache_bytes) and least-recently-used eviction. A
-// node handed out stays alive while its user holds the NodePtr, even if
-// evicted meanwhile. Sharded to keep readers from queueing on one lock.
+// byte budget (Options::cache_bytes). Eviction is CLOCK (second chance): a
+// hit only marks its slot, where least-recently-used would relink a list on
+// every read; a sweeping hand evicts the first slot not marked since it last
+// passed. A node handed out stays alive while its user holds the NodePtr,
+// even if evicted meanwhile. Sharded to keep readers from queueing on one
+// lock.
 
 #ifndef SOP_SRC_TXN_NODE_CACHE_H_
 #define SOP_SRC_TXN_NODE_CACHE_H_
@@ -11,7 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <list>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "btree/node.h"
@@ -37,17 +40,21 @@ class NodeCache {
 
  private:
   static constexpr int kShards = 16;
-  struct Entry {
-    uint64_t key;
-    NodePtr node;
-    uint64_t charge;
+  struct Slot {
+    uint64_t key = 0;
+    NodePtr node;  // null: the slot is free
+    uint64_t charge = 0;
+    bool referenced = false;  // hit since the hand last passed
   };
   struct Shard {
     Mutex mu;
-    std::list<Entry> lru ABSL_GUARDED_BY(mu);  // most recent first
-    absl::flat_hash_map<uint64_t, std::list<Entry>::iterator> index ABSL_GUARDED_BY(mu);
+    std::vector<Slot> slots ABSL_GUARDED_BY(mu);
+    std::vector<uint32_t> free ABSL_GUARDED_BY(mu);  // indexes of free slots
+    absl::flat_hash_map<uint64_t, uint32_t> index ABSL_GUARDED_BY(mu);
+    size_t hand ABSL_GUARDED_BY(mu) = 0;
     uint64_t usage ABSL_GUARDED_BY(mu) = 0;
   };
+  static void Evict(Shard& s, uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
   Shard& ShardFor(uint64_t key) { return shards_[(key * 0x9E3779B97F4A7C15ull) >> 60]; }
 
   const uint64_t capacity_;

@@ -1,0 +1,79 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "txn/node_cache.h"
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace sop {
+namespace {
+
+NodePtr MakeNode(int bytes) {
+  auto n = std::make_shared<Node>();
+  n->InsertEntry(0, "k", 0, std::string(bytes, 'v'), ValueKind::kInline);
+  return n;
+}
+
+// Keys that all fall in one shard, so that one shard's budget is exercised.
+std::vector<uint64_t> KeysOfOneShard(int n) {
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 1; static_cast<int>(keys.size()) < n; ++k) {
+    if (((k * 0x9E3779B97F4A7C15ull) >> 60) == 0) keys.push_back(k);
+  }
+  return keys;
+}
+
+TEST(NodeCacheTest, HitsMissesAndErase) {
+  NodeCache cache(1 << 20);
+  EXPECT_EQ(cache.Lookup(7), nullptr);
+  NodePtr n = MakeNode(100);
+  cache.Insert(7, n);
+  EXPECT_EQ(cache.Lookup(7), n);
+  EXPECT_EQ(cache.usage(), NodeCache::Charge(*n));
+  NodePtr replacement = MakeNode(200);
+  cache.Insert(7, replacement);
+  EXPECT_EQ(cache.Lookup(7), replacement);
+  EXPECT_EQ(cache.usage(), NodeCache::Charge(*replacement));
+  cache.Erase(7);
+  cache.Erase(7);
+  EXPECT_EQ(cache.Lookup(7), nullptr);
+  EXPECT_EQ(cache.usage(), 0u);
+}
+
+TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
+  NodePtr sample = MakeNode(1000);
+  const uint64_t charge = NodeCache::Charge(*sample);
+  const uint64_t per_shard = 10 * charge;  // ten nodes per shard
+  NodeCache cache(per_shard * 16);
+  std::vector<uint64_t> keys = KeysOfOneShard(40);
+  for (int i = 0; i < 10; ++i) cache.Insert(keys[i], MakeNode(1000));
+  EXPECT_EQ(cache.usage(), 10 * charge);
+  // Keep one node hot while thirty others stream through.
+  for (int i = 10; i < 40; ++i) {
+    ASSERT_NE(cache.Lookup(keys[0]), nullptr) << "the hot node was evicted at " << i;
+    cache.Insert(keys[i], MakeNode(1000));
+    EXPECT_LE(cache.usage(), per_shard);
+  }
+  EXPECT_NE(cache.Lookup(keys[0]), nullptr);
+  EXPECT_EQ(cache.Lookup(keys[1]), nullptr);  // cold: long gone
+  EXPECT_NE(cache.Lookup(keys[39]), nullptr);
+}
+
+TEST(NodeCacheTest, ANodeLargerThanAShardIsNotCachedAndAHeldNodeOutlivesEviction) {
+  NodeCache cache(16 * 2000);
+  cache.Insert(1, MakeNode(5000));
+  EXPECT_EQ(cache.Lookup(1), nullptr);
+  EXPECT_EQ(cache.usage(), 0u);
+  std::vector<uint64_t> keys = KeysOfOneShard(2);
+  cache.Insert(keys[0], MakeNode(1000));
+  NodePtr held = cache.Lookup(keys[0]);
+  ASSERT_NE(held, nullptr);
+  cache.Insert(keys[1], MakeNode(1000));  // no room for both: keys[0] goes
+  EXPECT_EQ(cache.Lookup(keys[0]), nullptr);
+  EXPECT_EQ(held->value(0).size(), 1000u);
+}
+
+}  // namespace
+}  // namespace sop
