@@ -190,6 +190,11 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
   for (size_t i = 0; append && i < level; ++i) {
     append = path[i].node != nullptr && path[i].index == path[i].node->size();
   }
+  if (!append && n->leaf && level > 0) {
+    auto shifted = ShiftToNeighbour(sink, path, level);
+    if (!shifted.ok()) return shifted.status();
+    if (*shifted) return SplitIfNeeded(sink, path, level - 1);
+  }
   if (level == 0) {
     // The root keeps its id: its contents move down into a new child.
     uint64_t child = sink.Create(std::move(*n));
@@ -234,6 +239,50 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
   if (!parent.ok()) return parent.status();
   (*parent)->InsertSeparator(path[level - 1].index, sep_key, sep_dup, right_id);
   return SplitIfNeeded(sink, path, level - 1);
+}
+
+absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
+                                             size_t level) const {
+  // Only when the two leaves together stay below 7/8 full: a neighbour
+  // nearly full would overflow again at once, and then a split is better.
+  auto parent = sink.Read(path[level - 1].id);
+  if (!parent.ok()) return parent.status();
+  const size_t ci = path[level - 1].index;
+  auto self = sink.Read(path[level].id);
+  if (!self.ok()) return self.status();
+  const size_t room = 2 * max_bytes_ * 7 / 8;
+  for (bool right : {true, false}) {
+    if (right ? ci + 1 >= (*parent)->children.size() : ci == 0) continue;
+    const uint64_t sibling_id = (*parent)->children[right ? ci + 1 : ci - 1];
+    auto sibling = sink.Read(sibling_id);
+    if (!sibling.ok()) return sibling.status();
+    if (!(*sibling)->leaf) return Corrupt(path[level - 1].id, "children on different levels");
+    if ((*sibling)->bytes + (*self)->bytes > room) continue;
+    auto pm = sink.Mutable(path[level - 1].id);
+    if (!pm.ok()) return pm.status();
+    auto nm = sink.Mutable(path[level].id);
+    if (!nm.ok()) return nm.status();
+    auto sm = sink.Mutable(sibling_id);
+    if (!sm.ok()) return sm.status();
+    Node* p = *pm;
+    Node* n = *nm;
+    Node* sib = *sm;
+    // Move entries from the near end of this leaf until the two are even.
+    while (n->size() > 1) {
+      size_t from = right ? n->size() - 1 : 0;
+      size_t entry = n->EntryBytes(from);
+      if (n->bytes <= max_bytes_ && n->bytes - entry < sib->bytes + entry) break;
+      if (sib->bytes + entry > max_bytes_) break;  // huge entries: split instead
+      sib->InsertEntry(right ? 0 : sib->size(), n->key(from), n->dup(from), n->value(from),
+                       n->kind(from));
+      n->EraseEntry(from);
+    }
+    const Node* r = right ? sib : n;
+    const size_t sep = right ? ci : ci - 1;
+    p->SetSeparator(sep, r->key(0), r->dup(0));
+    return n->bytes <= max_bytes_;
+  }
+  return false;
 }
 
 absl::Status BTree::SetValue(NodeSink& sink, const TreePath& path, absl::string_view value,
