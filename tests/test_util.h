@@ -59,6 +59,15 @@ inline void WriteFileBytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+// A write-ahead log's bytes without the zeros it grows ahead of its records
+// (see backend/file/wal.h): up to the last non-zero byte, rounded up to the
+// 8-byte record alignment. For tests whose records do not end in zeros.
+inline std::string WithoutZeroTail(std::string log) {
+  size_t end = log.find_last_not_of('\0');
+  log.resize(end == std::string::npos ? 0 : (end + 1 + 7) / 8 * 8);
+  return log;
+}
+
 inline absl::Status ToStatus(const absl::Status& s) { return s; }
 template <typename T>
 absl::Status ToStatus(const absl::StatusOr<T>& s) {

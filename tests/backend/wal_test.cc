@@ -16,11 +16,12 @@ class WalTest : public ::testing::Test {
  protected:
   WalTest() : env_(NewMemEnv()) { SOP_EXPECT_OK(env_->CreateDir("/w")); }
 
+  // The log's records (without the zeros it grows ahead of them).
   std::string Raw() {
     auto f = env_->OpenFile(path_, OpenMode::kExisting);
     std::string s(*(*f)->Size(), '\0');
     EXPECT_TRUE(ReadExactly(**f, 0, absl::MakeSpan(s)).ok());
-    return s;
+    return testing::WithoutZeroTail(s);
   }
   void WriteRaw(const std::string& s) {
     auto f = env_->OpenFile(path_, OpenMode::kExisting);
@@ -180,12 +181,14 @@ TEST_F(WalTest, AfterAFailedWriteNothingIsLoggedUntilResume) {
   FaultInjectionEnv fenv(env_.get());
   auto wal = Wal::Create(&fenv, path_, 0);
   SOP_ASSERT_OK(wal);
-  fenv.InjectFault(FaultInjectionEnv::Op::kWrite, absl::ResourceExhaustedError("ENOSPC"));
+  fenv.SetFreeSpace(0);  // a full disk
   uint64_t a = (*wal)->Enqueue(WalRecordType::kLog, "a");
   uint64_t b = (*wal)->Enqueue(WalRecordType::kLog, "b, built on a");
   EXPECT_TRUE(absl::IsResourceExhausted((*wal)->Await(a).status()));
   EXPECT_FALSE((*wal)->Await(b).ok());  // b was enqueued behind a: refused too
   EXPECT_FALSE((*wal)->Append(WalRecordType::kLog, "c").ok());
+  fenv.SetFreeSpace(std::nullopt);
+  EXPECT_FALSE((*wal)->Append(WalRecordType::kLog, "c").ok());  // still refused
   (*wal)->Resume();
   auto d = (*wal)->Append(WalRecordType::kLog, "d");
   SOP_ASSERT_OK(d);
@@ -195,6 +198,27 @@ TEST_F(WalTest, AfterAFailedWriteNothingIsLoggedUntilResume) {
   SOP_ASSERT_OK(again);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].payload, "d");
+}
+
+TEST_F(WalTest, GrowsAheadOfItsRecordsAndFallsBackToTheGroupAloneOnAFullDisk) {
+  FaultInjectionEnv fenv(env_.get());
+  auto wal = Wal::Create(&fenv, path_, 0);
+  SOP_ASSERT_OK(wal);
+  SOP_ASSERT_OK((*wal)->Append(WalRecordType::kLog, "first"));
+  auto f = env_->OpenFile(path_, OpenMode::kExisting);
+  SOP_ASSERT_OK(f);
+  EXPECT_GE(*(*f)->Size(), Wal::kHeaderSize + Wal::kPreallocBytes);  // zeros ahead
+  // Room for the group but not for growing ahead: the group still commits.
+  fenv.SetFreeSpace(1024);
+  SOP_ASSERT_OK((*wal)->Append(WalRecordType::kLog, std::string(Wal::kPreallocBytes, 'x')));
+  fenv.SetFreeSpace(std::nullopt);
+  SOP_ASSERT_OK((*wal)->Append(WalRecordType::kLog, "third"));
+  wal->reset();
+  std::vector<WalRecord> records;
+  auto again = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(again);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2].payload, "third");
 }
 
 TEST_F(WalTest, RewriteKeepsSelectedRecordsAndSeqsContinue) {

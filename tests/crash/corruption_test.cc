@@ -77,6 +77,9 @@ void Build(Files* files, std::vector<Model>* after) {
     ASSERT_TRUE(f.ok());
     std::string bytes((*f)->Size().value(), '\0');
     ASSERT_TRUE((*f)->ReadAt(0, absl::MakeSpan(bytes)).ok());
+    // The zeros the log grows ahead of its records read as its end, like a
+    // cut; every byte up to the last record is what the flips below need.
+    if (std::string(suffix) == "-wal") bytes = testing::WithoutZeroTail(bytes);
     (*files)[std::string(kPath) + suffix] = bytes;
   }
 }

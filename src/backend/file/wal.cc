@@ -4,6 +4,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -109,6 +110,7 @@ Wal::Wal(Env* env, std::string path, std::unique_ptr<File> file, uint64_t base_s
       base_seq_(base_seq),
       salt_(salt),
       end_(end),
+      size_(end),
       last_seq_(last_seq),
       next_seq_(last_seq + 1) {}
 
@@ -259,6 +261,10 @@ void Wal::Lead() {
     group.push_back(m);
   }
   File* file = file_.get();
+  const size_t group_bytes = buf.size();
+  if (offset + group_bytes > size_) {
+    buf.resize(group_bytes + std::max<uint64_t>(kPreallocBytes, group_bytes), '\0');
+  }
   // After a failed group nothing is written until Resume(): a later record
   // may have been built on one that never reached the log.
   absl::Status status = !health_.ok() ? health_ : blocked_;
@@ -266,14 +272,25 @@ void Wal::Lead() {
     mu_.Unlock();
     auto started = std::chrono::steady_clock::now();
     status = file->WriteAt(offset, buf);
+    if (absl::IsResourceExhausted(status) && buf.size() > group_bytes) {
+      // No room to grow ahead (a nearly full disk): the group alone may fit.
+      file->Truncate(offset).IgnoreError();
+      buf.resize(group_bytes);
+      status = file->WriteAt(offset, buf);
+    }
     bool write_ok = status.ok();
     if (write_ok) status = file->Sync();
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
     if (!write_ok) file->Truncate(offset).IgnoreError();  // never leave half a group behind
     mu_.Lock();
+    if (write_ok) {
+      size_ = std::max(size_, offset + buf.size());
+    } else {
+      size_ = offset;
+    }
     if (status.ok()) {
-      end_ = offset + buf.size();
+      end_ = offset + group_bytes;
       last_seq_ = group.back()->seq;
       // The largest recent group, decaying by one every 16 groups.
       expected_group_ = std::max(expected_group_, group.size());
@@ -343,6 +360,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   next_seq_ = std::max(next_seq_, base_seq + 1);
   salt_ = w.salt_;
   end_ = kHeaderSize + buf.size();
+  size_ = end_;
   return absl::OkStatus();
 }
 
