@@ -25,6 +25,36 @@ absl::StatusOr<NodeVersion> Registry::Lookup(uint64_t id, uint64_t snapshot) con
       absl::StrCat("node ", id, " is not in the registry at snapshot ", snapshot));
 }
 
+absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId* blob) const {
+  std::shared_lock lock(mu_);
+  auto it = map_.find(id);
+  if (it != map_.end()) {
+    const auto& versions = it->second;
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      if (v->version > snapshot) continue;
+      if (v->deleted) break;
+      if (v->node != nullptr) return v->node;
+      if (std::shared_ptr<CachedNode> c = v->cached.lock()) {
+        c->referenced.store(true, std::memory_order_relaxed);
+        return c->node;
+      }
+      *blob = v->blob;
+      return NodePtr();
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("node ", id, " is not in the registry at snapshot ", snapshot));
+}
+
+void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<CachedNode>& cached) {
+  std::unique_lock lock(mu_);
+  auto it = map_.find(id);
+  if (it == map_.end()) return;
+  for (NodeVersion& v : it->second) {
+    if (v.node == nullptr && v.blob.page == blob.page) v.cached = cached;
+  }
+}
+
 void Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
                        const std::vector<uint64_t>& deleted) {
   std::unique_lock lock(mu_);
@@ -68,7 +98,8 @@ std::vector<std::pair<uint64_t, NodeVersion>> Registry::TakeDirty() {
   return out;
 }
 
-void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob) {
+void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob,
+                           const std::shared_ptr<CachedNode>& cached) {
   std::unique_lock lock(mu_);
   auto it = map_.find(id);
   if (it == map_.end()) return;
@@ -76,6 +107,7 @@ void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob) {
     if (v.version == version) {
       v.blob = blob;
       v.node = nullptr;
+      v.cached = cached;
     }
   }
 }

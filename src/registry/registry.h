@@ -13,7 +13,9 @@
 #ifndef SOP_SRC_REGISTRY_REGISTRY_H_
 #define SOP_SRC_REGISTRY_REGISTRY_H_
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <shared_mutex>
 #include <utility>
 #include <vector>
@@ -27,11 +29,21 @@
 
 namespace sop {
 
+// A written node the node cache holds. The registry points at it weakly, so
+// that a read finds a cached node with one lookup, and an eviction needs no
+// word back: the pointer just expires.
+struct CachedNode {
+  explicit CachedNode(NodePtr n) : node(std::move(n)) {}
+  const NodePtr node;
+  std::atomic<bool> referenced{false};  // hit since the cache's hand last passed
+};
+
 struct NodeVersion {
   uint64_t version = 0;  // the commit that made it; 0 = loaded from disk
   BlobId blob;           // page 0 until a checkpoint writes this version
   NodePtr node;          // held while unwritten; may be null once written
   bool deleted = false;
+  std::weak_ptr<CachedNode> cached;  // once written: the cache's copy, while it lasts
 };
 
 class Registry {
@@ -39,6 +51,14 @@ class Registry {
   // The version of `id` a reader at `snapshot` sees. NotFound if the id did
   // not exist at that snapshot (or was deleted by then).
   absl::StatusOr<NodeVersion> Lookup(uint64_t id, uint64_t snapshot) const;
+
+  // The same, for reading: the node if it is in memory (unwritten, or in the
+  // node cache, whose entry it then marks as hit), else null with its blob
+  // in *blob.
+  absl::StatusOr<NodePtr> Resolve(uint64_t id, uint64_t snapshot, BlobId* blob) const;
+
+  // The node of `id` stored in `blob` is now cached as `cached`.
+  void NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<CachedNode>& cached);
 
   // Installs one commit's changes as versions numbered `version`.
   void Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
@@ -55,8 +75,10 @@ class Registry {
   std::vector<std::pair<uint64_t, NodeVersion>> TakeDirty();
 
   // After a checkpoint wrote version `version` of `id` to `blob`: records
-  // the blob and lets go of the node (the caller caches it).
-  void MarkWritten(uint64_t id, uint64_t version, BlobId blob);
+  // the blob and lets go of the node, which the cache holds as `cached`
+  // (null if it would not take it).
+  void MarkWritten(uint64_t id, uint64_t version, BlobId blob,
+                   const std::shared_ptr<CachedNode>& cached);
 
   // Puts `id` back on the dirty list (a checkpoint that failed).
   void MarkDirty(uint64_t id);

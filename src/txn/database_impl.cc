@@ -178,22 +178,22 @@ absl::Status Database::View(const std::function<absl::Status(Transaction&)>& fn)
 }
 
 absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
-  auto v = registry_.Lookup(id, snapshot);
-  if (!v.ok()) {
+  BlobId blob;
+  auto resolved = registry_.Resolve(id, snapshot, &blob);
+  if (!resolved.ok()) {
     return absl::DataLossError(
-        absl::StrCat("B-tree refers to a missing node: ", v.status().message()));
+        absl::StrCat("B-tree refers to a missing node: ", resolved.status().message()));
   }
-  if (v->node) return v->node;
-  if (NodePtr cached = cache_.Lookup(v->blob.page)) return cached;
-  auto bytes = backend_->blobs().Read(v->blob);
+  if (*resolved) return *resolved;
+  auto bytes = backend_->blobs().Read(blob);
   if (!bytes.ok()) return bytes.status();
   auto node = DecodeNode(*std::move(bytes), "");
   if (!node.ok()) {
     return absl::DataLossError(
-        absl::StrCat("node ", id, " (blob at page ", v->blob.page, ")", node.status().message()));
+        absl::StrCat("node ", id, " (blob at page ", blob.page, ")", node.status().message()));
   }
   auto ptr = std::make_shared<const Node>(*std::move(node));
-  cache_.Insert(v->blob.page, ptr);
+  if (auto entry = cache_.Insert(blob.page, ptr)) registry_.NoteCached(id, blob, entry);
   return NodePtr(ptr);
 }
 
@@ -598,8 +598,7 @@ absl::Status DatabaseImpl::CheckpointLocked() {
   pending_frees_ = std::move(still_pending);
   for (const BlobId& blob : deletes) cache_.Erase(blob.page);
   for (const Written& w : written) {
-    registry_.MarkWritten(w.id, w.version, w.blob);
-    cache_.Insert(w.blob.page, w.node);
+    registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, w.node));
   }
   for (const auto& [id, v] : dirty) unpruned_.insert(id);
   for (auto it = unpruned_.begin(); it != unpruned_.end();) {

@@ -17,9 +17,9 @@ NodePtr NodeCache::Lookup(uint64_t key) {
   MutexLock lock(&s.mu);
   auto it = s.index.find(key);
   if (it == s.index.end()) return nullptr;
-  Slot& slot = s.slots[it->second];
-  slot.referenced = true;
-  return slot.node;
+  CachedNode& entry = *s.slots[it->second].entry;
+  entry.referenced.store(true, std::memory_order_relaxed);
+  return entry.node;
 }
 
 void NodeCache::Evict(Shard& s, uint32_t slot) {
@@ -30,21 +30,21 @@ void NodeCache::Evict(Shard& s, uint32_t slot) {
   s.free.push_back(slot);
 }
 
-void NodeCache::Insert(uint64_t key, NodePtr node) {
+std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, NodePtr node) {
   Shard& s = ShardFor(key);
   uint64_t charge = Charge(*node);
   uint64_t shard_capacity = capacity_ / kShards;
   MutexLock lock(&s.mu);
   if (auto it = s.index.find(key); it != s.index.end()) Evict(s, it->second);
-  if (charge > shard_capacity) return;  // would evict everything for one node
+  if (charge > shard_capacity) return nullptr;  // would evict everything for one node
   // Make room first, so that the new node is not its own victim. Two turns
   // of the hand clear every mark, so the loop ends.
   for (size_t steps = 0; s.usage + charge > shard_capacity && steps < 2 * s.slots.size(); ++steps) {
     if (s.hand >= s.slots.size()) s.hand = 0;
     Slot& slot = s.slots[s.hand];
-    if (slot.node != nullptr) {
-      if (slot.referenced) {
-        slot.referenced = false;
+    if (slot.entry != nullptr) {
+      if (slot.entry->referenced.exchange(false, std::memory_order_relaxed)) {
+        // A second chance.
       } else {
         Evict(s, static_cast<uint32_t>(s.hand));
       }
@@ -59,9 +59,11 @@ void NodeCache::Insert(uint64_t key, NodePtr node) {
     index = static_cast<uint32_t>(s.slots.size());
     s.slots.emplace_back();
   }
-  s.slots[index] = Slot{key, std::move(node), charge, false};
+  auto entry = std::make_shared<CachedNode>(std::move(node));
+  s.slots[index] = Slot{key, entry, charge};
   s.index[key] = index;
   s.usage += charge;
+  return entry;
 }
 
 void NodeCache::Erase(uint64_t key) {

@@ -14,10 +14,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "btree/node.h"
+#include "registry/registry.h"
 #include "util/mutex.h"
 
 namespace sop {
@@ -27,7 +29,9 @@ class NodeCache {
   explicit NodeCache(uint64_t capacity_bytes);
 
   NodePtr Lookup(uint64_t key);
-  void Insert(uint64_t key, NodePtr node);
+  // Caches `node` under `key`; returns its entry, for the registry to point
+  // at, or null when the node is larger than a shard's budget.
+  std::shared_ptr<CachedNode> Insert(uint64_t key, NodePtr node);
   void Erase(uint64_t key);
 
   // Bytes charged for the nodes held now (node bytes plus bookkeeping).
@@ -42,9 +46,8 @@ class NodeCache {
   static constexpr int kShards = 16;
   struct Slot {
     uint64_t key = 0;
-    NodePtr node;  // null: the slot is free
+    std::shared_ptr<CachedNode> entry;  // null: the slot is free
     uint64_t charge = 0;
-    bool referenced = false;  // hit since the hand last passed
   };
   struct Shard {
     Mutex mu;

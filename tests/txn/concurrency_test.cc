@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -356,6 +357,81 @@ namespace {
 // Node versions superseded by commits are freed once no snapshot can see
 // them: a long reader pins what it sees, and when it ends the space is
 // reused, so the file stops growing under a steady overwrite workload.
+// Readers and writers through a cache that holds a few nodes: cached nodes
+// are evicted, re-read and replaced by checkpoints while readers resolve
+// them through the registry (run under TSan with the concurrency label).
+TEST(TinyCacheTest, ReadersAndWritersShareACacheThatKeepsEvicting) {
+  testing::TempDir dir;
+  Options o;
+  o.cache_bytes = 64 << 10;
+  o.checkpoint_dirty_bytes = 256 << 10;
+  auto db = Database::Open(dir.File("db"), o);
+  SOP_ASSERT_OK(db);
+  constexpr int kKeys = 4000;
+  auto key = [](int i) { return absl::StrFormat("k%06d", i); };
+  SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    for (int i = 0; i < kKeys; ++i) {
+      if (auto st = (*s)->Put(key(i), key(i) + ":0"); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }));
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0}, commits{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      std::mt19937 rng(w);
+      for (int round = 1; !stop.load(); ++round) {
+        absl::Status st = (*db)->Update([&](Transaction& t) -> absl::Status {
+          auto s = t.OpenStore("s");
+          if (!s.ok()) return s.status();
+          for (int i = 0; i < 20; ++i) {
+            int k = static_cast<int>(rng() % kKeys);
+            if (auto put = (*s)->Put(key(k), absl::StrCat(key(k), ":", round)); !put.ok()) {
+              return put;
+            }
+          }
+          return absl::OkStatus();
+        });
+        EXPECT_TRUE(st.ok()) << st;
+        ++commits;
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      std::mt19937 rng(100 + r);
+      while (!stop.load()) {
+        auto t = (*db)->Begin(TxnMode::kReadOnly);
+        ASSERT_TRUE(t.ok());
+        auto s = (*t)->OpenStore("s");
+        ASSERT_TRUE(s.ok());
+        for (int i = 0; i < 50; ++i) {
+          int k = static_cast<int>(rng() % kKeys);
+          auto v = (*s)->Get(key(k));
+          ASSERT_TRUE(v.ok()) << v.status();
+          ASSERT_EQ(v->substr(0, key(k).size() + 1), key(k) + ":");
+          ++reads;
+        }
+        auto c = (*s)->NewCursor();
+        int seen = 0;
+        for (c->SeekToFirst(); c->Valid(); c->Next()) ++seen;
+        ASSERT_TRUE(c->status().ok()) << c->status();
+        ASSERT_EQ(seen, kKeys);
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(2));
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_GT(commits.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_LE((*db)->Stats().cache_bytes, 64u << 10);
+  SOP_EXPECT_OK((*db)->Verify());
+}
+
 TEST(ReclamationTest, FileStopsGrowingOnceTheLongReaderEnds) {
   testing::TempDir dir;
   Options options;
