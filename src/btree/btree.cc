@@ -191,7 +191,7 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
     append = path[i].node != nullptr && path[i].index == path[i].node->size();
   }
   if (!append && n->leaf && level > 0) {
-    auto shifted = ShiftToNeighbour(sink, path, level);
+    auto shifted = ShiftToNeighbour(sink, path, level, n);
     if (!shifted.ok()) return shifted.status();
     if (*shifted) return SplitIfNeeded(sink, path, level - 1);
   }
@@ -242,14 +242,12 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
 }
 
 absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                             size_t level) const {
+                                             size_t level, Node* n) const {
   // Only when the two leaves together stay below 7/8 full: a neighbour
   // nearly full would overflow again at once, and then a split is better.
   auto parent = sink.Read(path[level - 1].id);
   if (!parent.ok()) return parent.status();
   const size_t ci = path[level - 1].index;
-  auto self = sink.Read(path[level].id);
-  if (!self.ok()) return self.status();
   const size_t room = 2 * max_bytes_ * 7 / 8;
   for (bool right : {true, false}) {
     if (right ? ci + 1 >= (*parent)->children.size() : ci == 0) continue;
@@ -257,15 +255,12 @@ absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePat
     auto sibling = sink.Read(sibling_id);
     if (!sibling.ok()) return sibling.status();
     if (!(*sibling)->leaf) return Corrupt(path[level - 1].id, "children on different levels");
-    if ((*sibling)->bytes + (*self)->bytes > room) continue;
+    if ((*sibling)->bytes + n->bytes > room) continue;
     auto pm = sink.Mutable(path[level - 1].id);
     if (!pm.ok()) return pm.status();
-    auto nm = sink.Mutable(path[level].id);
-    if (!nm.ok()) return nm.status();
     auto sm = sink.Mutable(sibling_id);
     if (!sm.ok()) return sm.status();
     Node* p = *pm;
-    Node* n = *nm;
     Node* sib = *sm;
     // Move entries from the near end of this leaf until the two are even.
     while (n->size() > 1) {

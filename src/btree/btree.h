@@ -111,12 +111,12 @@ class BTree {
   absl::Status SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& path,
                              size_t level) const;
   absl::Status Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path, size_t level) const;
-  // For an overfull leaf: moves entries into a neighbour with room instead
-  // of splitting, so leaves stay fuller (B*-trees' deferred split). Returns
-  // whether that was enough (else the leaf still splits); the parent's
-  // separator changes, and its size with it.
+  // For the overfull leaf `n` (path[level]): moves entries into a neighbour
+  // with room instead of splitting, so leaves stay fuller (B*-trees'
+  // deferred split). Returns whether that was enough (else the leaf still
+  // splits); the parent's separator changes, and its size with it.
   absl::StatusOr<bool> ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                        size_t level) const;
+                                        size_t level, Node* n) const;
   absl::Status FreeSubtree(NodeSink& sink, uint64_t id) const;
 
   const uint64_t root_;

@@ -9,22 +9,6 @@
 
 namespace sop {
 
-absl::StatusOr<NodeVersion> Registry::Lookup(uint64_t id, uint64_t snapshot) const {
-  std::shared_lock lock(mu_);
-  auto it = map_.find(id);
-  if (it != map_.end()) {
-    const auto& versions = it->second;
-    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
-      if (v->version <= snapshot) {
-        if (v->deleted) break;
-        return *v;
-      }
-    }
-  }
-  return absl::NotFoundError(
-      absl::StrCat("node ", id, " is not in the registry at snapshot ", snapshot));
-}
-
 absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId* blob) const {
   std::shared_lock lock(mu_);
   auto it = map_.find(id);

@@ -48,13 +48,10 @@ struct NodeVersion {
 
 class Registry {
  public:
-  // The version of `id` a reader at `snapshot` sees. NotFound if the id did
-  // not exist at that snapshot (or was deleted by then).
-  absl::StatusOr<NodeVersion> Lookup(uint64_t id, uint64_t snapshot) const;
-
-  // The same, for reading: the node if it is in memory (unwritten, or in the
-  // node cache, whose entry it then marks as hit), else null with its blob
-  // in *blob.
+  // The version of `id` a reader at `snapshot` sees: its node if it is in
+  // memory (unwritten, or in the node cache, whose entry it then marks as
+  // hit), else null with its blob in *blob. NotFound if the id did not exist
+  // at that snapshot (or was deleted by then).
   absl::StatusOr<NodePtr> Resolve(uint64_t id, uint64_t snapshot, BlobId* blob) const;
 
   // The node of `id` stored in `blob` is now cached as `cached`.

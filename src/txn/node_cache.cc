@@ -42,12 +42,10 @@ std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, NodePtr node) {
   for (size_t steps = 0; s.usage + charge > shard_capacity && steps < 2 * s.slots.size(); ++steps) {
     if (s.hand >= s.slots.size()) s.hand = 0;
     Slot& slot = s.slots[s.hand];
-    if (slot.entry != nullptr) {
-      if (slot.entry->referenced.exchange(false, std::memory_order_relaxed)) {
-        // A second chance.
-      } else {
-        Evict(s, static_cast<uint32_t>(s.hand));
-      }
+    // A marked slot loses its mark and gets a second chance.
+    if (slot.entry != nullptr &&
+        !slot.entry->referenced.exchange(false, std::memory_order_relaxed)) {
+      Evict(s, static_cast<uint32_t>(s.hand));
     }
     ++s.hand;
   }

@@ -39,6 +39,14 @@ class MisuseTest : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status();
     return std::move(*t);
   }
+  // `key` of `store` as committed now, read in a snapshot of its own.
+  absl::StatusOr<std::string> Committed(const std::string& store, const std::string& key) {
+    auto t = db_->Begin(TxnMode::kReadOnly);
+    if (!t.ok()) return t.status();
+    auto s = (*t)->OpenStore(store);
+    if (!s.ok()) return s.status();
+    return (*s)->Get(key);
+  }
   absl::Status Put(const std::string& store, const std::string& key, const std::string& value) {
     return db_->Update([&](Transaction& t) -> absl::Status {
       auto s = t.OpenStore(store);
@@ -76,11 +84,8 @@ TEST_F(MisuseTest, AFinishedTransactionRefusesEverything) {
     EXPECT_TRUE(absl::IsInvalidArgument(again)) << again;
     SOP_EXPECT_OK(t->Rollback());
   }
-  auto check = Begin(TxnMode::kReadOnly);
-  auto s = check->OpenStore("s");
-  SOP_ASSERT_OK(s);
-  EXPECT_EQ(*(*s)->Get("k"), "v");
-  EXPECT_TRUE(absl::IsNotFound((*s)->Get("k2").status()));
+  EXPECT_EQ(*Committed("s", "k"), "v");
+  EXPECT_TRUE(absl::IsNotFound(Committed("s", "k2").status()));
 }
 
 TEST_F(MisuseTest, TwoPhaseCommitCallsOutOfOrder) {
@@ -109,11 +114,8 @@ TEST_F(MisuseTest, TwoPhaseCommitCallsOutOfOrder) {
   SOP_ASSERT_OK(t->Commit());  // Commit of a prepared transaction decides it
   SOP_ASSERT_OK(other->Rollback());
   EXPECT_TRUE(db_->InDoubt().empty());
-  auto check = Begin(TxnMode::kReadOnly);
-  auto cs = check->OpenStore("s");
-  SOP_ASSERT_OK(cs);
-  EXPECT_EQ(*(*cs)->Get("a"), "1");
-  EXPECT_TRUE(absl::IsNotFound((*cs)->Get("c").status()));
+  EXPECT_EQ(*Committed("s", "a"), "1");
+  EXPECT_TRUE(absl::IsNotFound(Committed("s", "c").status()));
 }
 
 TEST_F(MisuseTest, StoreNamesAndOptionsAreChecked) {
