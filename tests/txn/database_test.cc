@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "sop/fault_injection_env.h"
 #include "sop/sop.h"
 #include "test_util.h"
 
@@ -135,6 +136,45 @@ TEST_F(DatabaseTest, RecoveryReplaysCommitsThatNoCheckpointHolds) {
     }
   }
   SOP_EXPECT_OK((*db)->Verify());
+}
+
+TEST(DatabaseCloseTest, AfterNothingNewACloseWritesNothing) {
+  auto mem = NewMemEnv();
+  FaultInjectionEnv env(mem.get());
+  Options o;
+  o.env = &env;
+  {
+    auto db = Database::Open("/db", o);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK((*db)->Update([](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      return (*s)->Put("k", "v");
+    }));
+    int64_t before = env.mutation_count();
+    db->reset();  // a commit since the last checkpoint: closing checkpoints
+    EXPECT_GT(env.mutation_count(), before);
+  }
+  auto db = Database::Open("/db", o);
+  SOP_ASSERT_OK(db);
+  SOP_ASSERT_OK((*db)->View([](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    return (*s)->Get("k").status();
+  }));
+  int64_t before = env.mutation_count();
+  db->reset();
+  EXPECT_EQ(env.mutation_count(), before) << "a close with nothing new wrote to the files";
+  SOP_ASSERT_OK(env.SimulatePowerLoss({.seed = 1, .keep_some = false}));
+  db = Database::Open("/db", o);
+  SOP_ASSERT_OK(db);
+  SOP_EXPECT_OK((*db)->View([](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    auto v = (*s)->Get("k");
+    if (!v.ok()) return v.status();
+    return *v == "v" ? absl::OkStatus() : absl::DataLossError("wrong value");
+  }));
 }
 
 TEST_F(DatabaseTest, ReaderSeesItsSnapshotWhileAWriterCommits) {

@@ -147,6 +147,9 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   ~FileBackend() override {
     MutexLock batch_lock(&batch_mu_);
     if (!opened_ || !Health().ok()) return;
+    // A log holding nothing since the last checkpoint: the data file says it
+    // all, and closing writes nothing.
+    if (wal_->size() == Wal::kHeaderSize) return;
     if (auto st = CheckpointLocked(); !st.ok()) {
       logger_->warn("{}: checkpoint on close failed: {}", path_, st.ToString());
     }

@@ -95,7 +95,7 @@ class Wal {
 
   uint64_t base_seq() const;
   uint64_t last_seq() const;    // newest durable record's seq, or base_seq
-  uint64_t size() const;        // bytes in the file
+  uint64_t size() const;        // bytes of header and records (not the zeros ahead)
   absl::Status health() const;  // OK, or the sticky error of a failed sync
 
  private:
