@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -206,7 +207,7 @@ absl::StatusOr<uint64_t> Wal::Append(WalRecordType type, std::string payload) {
 }
 
 uint64_t Wal::Enqueue(WalRecordType type, std::string payload) {
-  auto w = std::make_unique<Writer>();
+  auto w = std::make_shared<Writer>();
   w->type = type;
   w->payload = std::move(payload);
   MutexLock lock(&mu_);
@@ -215,8 +216,7 @@ uint64_t Wal::Enqueue(WalRecordType type, std::string payload) {
     w->status = health_;
     w->done = true;
   } else {
-    queue_.push_back(w.get());
-    arrival_.Signal();
+    queue_.push_back(w);
   }
   writers_.emplace(ticket, std::move(w));
   return ticket;
@@ -226,10 +226,29 @@ absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
   MutexLock lock(&mu_);
   auto it = writers_.find(ticket);
   if (it == writers_.end()) return absl::InvalidArgumentError("no such log ticket");
-  std::unique_ptr<Writer> owned = std::move(it->second);
+  std::shared_ptr<Writer> owned = std::move(it->second);
   writers_.erase(it);
   Writer& w = *owned;
-  while (!w.done && (leader_active_ || queue_.front() != &w)) w.cv.Wait(&mu_);
+  // Group commit: committers in flight together come back together for the
+  // next group. The first of a group waits up to a fraction of a sync for as
+  // many as were in flight recently (PostgreSQL's commit_delay, adapted to
+  // what was seen); the committer that completes the group leads it at once,
+  // because it is awake: waking the sleeping first one would add a
+  // scheduler round trip to every group.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  while (!w.done) {
+    if (!leader_active_) {
+      if (queue_.size() >= expected_group_) break;
+      if (queue_.front() == owned) {
+        auto now = std::chrono::steady_clock::now();
+        if (!deadline) deadline = now + sync_estimate_ / 3;
+        if (now >= *deadline) break;
+        w.cv.WaitFor(&mu_, std::chrono::duration_cast<std::chrono::microseconds>(*deadline - now));
+        continue;
+      }
+    }
+    w.cv.Wait(&mu_);
+  }
   if (!w.done) Lead();
   if (!w.status.ok()) return w.status;
   return w.seq;
@@ -238,23 +257,11 @@ absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
 void Wal::Lead() {
   // This thread writes and syncs everything queued so far, in queue order.
   leader_active_ = true;
-  // Group commit: committers that shared recent groups are coming back for
-  // the next one. Waiting up to a fraction of a sync for as many as the
-  // largest recent group lets one sync serve them all (PostgreSQL's
-  // commit_delay, adapted to what was seen).
-  if (expected_group_ > 1 && queue_.size() < expected_group_) {
-    auto deadline = std::chrono::steady_clock::now() + sync_estimate_ / 3;
-    while (queue_.size() < expected_group_) {
-      auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) break;
-      arrival_.WaitFor(&mu_, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now));
-    }
-  }
   constexpr size_t kMaxGroupBytes = 8 << 20;
-  std::vector<Writer*> group;
+  std::vector<std::shared_ptr<Writer>> group;
   std::string buf;
   uint64_t offset = end_;
-  for (Writer* m : queue_) {
+  for (const std::shared_ptr<Writer>& m : queue_) {
     if (!group.empty() && buf.size() + m->payload.size() > kMaxGroupBytes) break;
     m->seq = next_seq_++;
     AppendRecord(&buf, salt_, m->type, m->seq, offset, m->payload);
@@ -292,8 +299,10 @@ void Wal::Lead() {
     if (status.ok()) {
       end_ = offset + group_bytes;
       last_seq_ = group.back()->seq;
-      // The largest recent group, decaying by one every 16 groups.
-      expected_group_ = std::max(expected_group_, group.size());
+      // Committers in flight: this group and those that queued during its
+      // sync (the queue holds both still). The largest recent count,
+      // decaying by one every 16 groups.
+      expected_group_ = std::max(expected_group_, queue_.size());
       if (++groups_ % 16 == 0 && expected_group_ > 1) --expected_group_;
       sync_estimate_ = (sync_estimate_ * 7 + took) / 8;
     } else if (write_ok) {
@@ -306,15 +315,21 @@ void Wal::Lead() {
       blocked_ = status;
     }
   }
-  for (Writer* m : group) {
+  for (const std::shared_ptr<Writer>& m : group) {
     queue_.pop_front();
     m->status = status;
     m->done = true;
-    m->cv.Signal();
   }
   leader_active_ = false;
-  if (!queue_.empty()) queue_.front()->cv.Signal();
+  std::shared_ptr<Writer> next = queue_.empty() ? nullptr : queue_.front();
+  // Wake the group and the next leader after letting go of the mutex, so
+  // that they do not wake only to block on it. `group` and `next` keep the
+  // writers alive should one see `done` and return before its signal.
+  mu_.Unlock();
+  for (const std::shared_ptr<Writer>& m : group) m->cv.Signal();
+  if (next != nullptr) next->cv.Signal();
   idle_.SignalAll();
+  mu_.Lock();
 }
 
 void Wal::Resume() {

@@ -120,11 +120,10 @@ class Wal {
   absl::Status health_ ABSL_GUARDED_BY(mu_);
   absl::Status blocked_ ABSL_GUARDED_BY(mu_);  // a write failed: refuse until Resume()
   uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<uint64_t, std::unique_ptr<Writer>> writers_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::shared_ptr<Writer>> writers_ ABSL_GUARDED_BY(mu_);
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
-  CondVar idle_;     // signalled when a leader finishes (Rewrite waits for it)
-  CondVar arrival_;  // signalled when a record is queued (a waiting leader listens)
+  std::deque<std::shared_ptr<Writer>> queue_ ABSL_GUARDED_BY(mu_);
+  CondVar idle_;  // signalled when a leader finishes (Rewrite waits for it)
   size_t expected_group_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::microseconds sync_estimate_ ABSL_GUARDED_BY(mu_){200};
