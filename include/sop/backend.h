@@ -150,6 +150,20 @@ class BlobStore {
   // after a crash.
   virtual std::vector<std::string> InDoubt() = 0;
 
+  // For shrinking a store that has holes: RelocationBoundary() is the page
+  // from which on every stored blob sits above holes that could hold it
+  // (UINT64_MAX when there are none, or the store does not place blobs by
+  // page: the default). ReserveBelow(size, page) reserves room for a blob
+  // in the lowest hole that fits and ends by `page`; NotFound when there is
+  // none. A batch that puts a copy of a blob there and deletes the original
+  // lets the store shrink.
+  virtual uint64_t RelocationBoundary() { return UINT64_MAX; }
+  virtual absl::StatusOr<BlobId> ReserveBelow(uint64_t size, uint64_t page) {
+    (void)size;
+    (void)page;
+    return absl::NotFoundError("this store does not place blobs by page");
+  }
+
   // Folds everything applied so far into the backend's base image and
   // shortens its log (FileBackend: sync the data file, write a new header,
   // rewrite the WAL keeping untrimmed log records). Backends also do this on

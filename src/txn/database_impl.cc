@@ -95,9 +95,23 @@ DatabaseImpl::~DatabaseImpl() {
   // Nothing committed since the last checkpoint and nothing waiting to be
   // freed: the files say everything already, and closing stays quick.
   if (checkpoint_lsn_ == last_lsn_ && pending_frees_.empty()) return;
-  if (auto st = CheckpointLocked(); !st.ok()) {
-    logger_->warn("checkpoint on close failed: {}", st.ToString());
+  bool no_snapshot;
+  {
+    MutexLock snap(&snap_mu_);
+    no_snapshot = live_snapshots_.empty();  // else a transaction outlives its database
   }
+  absl::Status st = CheckpointLocked();
+  // The old copies checkpoints replaced are holes now: more checkpoints move
+  // the nodes above them down, one checkpoint's worth of bytes at a time
+  // and a few of those at most, so that the file shrinks by the holes.
+  uint64_t budget = std::max<uint64_t>(4 * options_.checkpoint_dirty_bytes, 64 << 20);
+  while (st.ok() && no_snapshot && budget > 0) {
+    uint64_t moved = 0;
+    st = CheckpointLocked(std::min(budget, options_.checkpoint_dirty_bytes), &moved);
+    if (moved == 0) break;
+    budget -= std::min(budget, moved);
+  }
+  if (!st.ok()) logger_->warn("checkpoint on close failed: {}", st.ToString());
 }
 
 void DatabaseImpl::CloseWithoutCheckpoint() {
@@ -493,14 +507,17 @@ absl::Status DatabaseImpl::Checkpoint() {
   return CheckpointLocked();
 }
 
-absl::Status DatabaseImpl::CheckpointLocked() {
+absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* moved) {
   BlobStore& blobs = backend_->blobs();
   std::vector<std::pair<uint64_t, NodeVersion>> dirty = registry_.TakeDirty();
   const uint64_t oldest = OldestSnapshot();
   WriteBatch batch;
   std::vector<BlobId> reserved;
   auto reserve_put = [&](std::string bytes) -> absl::StatusOr<BlobId> {
-    auto id = blobs.Reserve(bytes.size());
+    // While moving nodes down, the registry pages and root go low too.
+    auto id =
+        move_budget > 0 ? blobs.ReserveBelow(bytes.size(), UINT64_MAX) : absl::NotFoundError("");
+    if (absl::IsNotFound(id.status())) id = blobs.Reserve(bytes.size());
     if (!id.ok()) return id.status();
     reserved.push_back(*id);
     batch.Put(*id, std::move(bytes));
@@ -537,6 +554,39 @@ absl::Status DatabaseImpl::CheckpointLocked() {
     written.push_back({id, v.version, *blob, v.node});
   }
 
+  // 1b. On close: checkpoints leave holes behind, since a node's old copy may
+  // only be freed once its new one is durable. Nodes stored above the holes
+  // move down into them (at most what one checkpoint may hold), so that the
+  // file can shrink by them — SQLite's incremental vacuum, done once.
+  // Nothing reads afterwards, so the registry keeps the old places; with no
+  // snapshot live, the old copies are freed by this same batch.
+  std::vector<BlobId> moved_from;
+  if (move_budget > 0) {
+    const uint64_t boundary = blobs.RelocationBoundary();
+    std::vector<std::pair<BlobId, uint64_t>> above;  // blob, node id
+    for (const auto& [id, blob] : durable_) {
+      if (blob.page >= boundary && !durable_changes.contains(id)) above.emplace_back(blob, id);
+    }
+    std::sort(above.begin(), above.end(),
+              [](const auto& a, const auto& b) { return a.first.page > b.first.page; });
+    uint64_t budget = move_budget;
+    for (const auto& [from, id] : above) {
+      if (from.size > budget) break;
+      auto bytes = blobs.Read(from);
+      if (!bytes.ok()) return undo(bytes.status());
+      auto to = blobs.ReserveBelow(from.size, from.page);
+      if (absl::IsNotFound(to.status())) continue;  // no hole lower down fits it
+      if (!to.ok()) return undo(to.status());
+      reserved.push_back(*to);
+      batch.Put(*to, std::move(*bytes));
+      durable_changes[id] = *to;
+      moved_from.push_back(from);
+      budget -= from.size;
+      *moved += from.size;
+    }
+    if (durable_changes.empty()) return absl::OkStatus();  // nothing to write
+  }
+
   // 2. The registry pages covering changed ids, and a new root.
   std::map<uint64_t, BlobId> durable = durable_;
   for (const auto& [id, blob] : durable_changes) {
@@ -549,7 +599,7 @@ absl::Status DatabaseImpl::CheckpointLocked() {
   CheckpointRoot root = root_;
   root.next_id = next_id_;
   root.next_dup = next_dup_;
-  std::vector<BlobId> deletes;
+  std::vector<BlobId> deletes = moved_from;
   std::set<uint64_t> pages;
   for (const auto& [id, blob] : durable_changes) pages.insert(id >> kRegistryPageShift);
   for (uint64_t page : pages) {

@@ -79,7 +79,11 @@ class DatabaseImpl final : public Database {
   DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options);
   absl::Status Recover();
   absl::Status ReplayRecord(const LogRecord& record);
-  absl::Status CheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // `move_budget` > 0 only on close, with no snapshot live: the checkpoint
+  // also moves up to that many bytes of nodes stored above holes down into
+  // them, and adds what it moved to *moved.
+  absl::Status CheckpointLocked(uint64_t move_budget = 0, uint64_t* moved = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // Waits until every enqueued commit has finished; after a failed commit,
   // removes the versions of those that did not reach the log.
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);

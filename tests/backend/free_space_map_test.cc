@@ -35,6 +35,19 @@ TEST(FreeSpaceMapTest, FreedNeighboursCoalesceAndBestFitIsChosen) {
   EXPECT_EQ(m.free_pages(), 1u);
 }
 
+TEST(FreeSpaceMapTest, AllocateBelowTakesTheLowestHoleThatFitsUnderTheLimit) {
+  FreeSpaceMap m;
+  SOP_ASSERT_OK(m.Reset(1, 20, {{3, 3}, {8, 1}, {12, 2}}));
+  EXPECT_EQ(m.AllocateBelow(1, 20), 3u);  // lowest, though 8 fits exactly
+  EXPECT_EQ(m.AllocateBelow(2, 20), 4u);  // the rest of the first hole
+  EXPECT_EQ(m.AllocateBelow(2, 13), 0u);  // 12..13 ends past the limit
+  EXPECT_EQ(m.AllocateBelow(2, 14), 12u);
+  EXPECT_EQ(m.AllocateBelow(1, 8), 0u);    // 8 would end past 8
+  EXPECT_EQ(m.AllocateBelow(5, 100), 0u);  // never grows the file
+  EXPECT_EQ(m.extents(), (Extents{{8, 1}}));
+  EXPECT_EQ(m.end(), 20u);
+}
+
 TEST(FreeSpaceMapTest, DoubleFreeAndOutOfRangeFreeAreErrors) {
   FreeSpaceMap m;
   SOP_ASSERT_OK(m.Reset(1, 10, {{3, 2}}));

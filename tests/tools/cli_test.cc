@@ -281,7 +281,8 @@ TEST_F(CliOpsTest, BackupAndCompactKeepEveryEntryAndCompactShrinks) {
   uint64_t size_before = std::filesystem::file_size(db_);
   Result compact = Sop("compact " + db_);
   EXPECT_EQ(compact.code, 0) << compact.out;
-  EXPECT_LT(std::filesystem::file_size(db_), size_before / 2) << compact.out;
+  // Closing moved nodes down into the holes already; compact also packs them.
+  EXPECT_LT(std::filesystem::file_size(db_), size_before) << compact.out;
   EXPECT_EQ(Sop("dump " + db_).out, before);
   EXPECT_EQ(Sop("check " + db_).code, 0);
   Result info = Sop("info " + db_);

@@ -177,6 +177,98 @@ TEST(DatabaseCloseTest, AfterNothingNewACloseWritesNothing) {
   }));
 }
 
+// Random inserts into a database whose checkpoints come often: each leaves
+// the old copies of the nodes it rewrote as holes in the file.
+Options HoleyOptions(Env* env) {
+  Options o;
+  o.env = env;
+  o.checkpoint_dirty_bytes = 64 << 10;
+  return o;
+}
+
+std::string HoleyKey(int i) { return absl::StrFormat("key%08d", (i * 7919) % 4000); }
+
+void FillWithHoles(Database& db) {
+  for (int i = 0; i < 4000; i += 200) {
+    SOP_ASSERT_OK(db.Update([&](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      for (int j = i; j < i + 200; ++j) {
+        if (auto st = (*s)->Put(HoleyKey(j), std::string(100, 'a' + j % 26)); !st.ok()) return st;
+      }
+      return absl::OkStatus();
+    }));
+  }
+}
+
+absl::Status CheckHoleyContents(Database& db) {
+  return db.View([](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    for (int j = 0; j < 4000; ++j) {
+      auto v = (*s)->Get(HoleyKey(j));
+      if (!v.ok()) return v.status();
+      if (*v != std::string(100, 'a' + j % 26)) return absl::DataLossError(HoleyKey(j));
+    }
+    return absl::OkStatus();
+  });
+}
+
+uint64_t FileSize(Env& env, const std::string& path) {
+  auto f = env.OpenFile(path, OpenMode::kExisting);
+  if (!f.ok()) return 0;
+  auto size = (*f)->Size();
+  return size.ok() ? *size : 0;
+}
+
+TEST(DatabaseCloseTest, ACloseMovesNodesDownIntoTheHolesAndTheFileShrinks) {
+  auto env = NewMemEnv();
+  Options o = HoleyOptions(env.get());
+  {
+    auto db = Database::Open("/db", o);
+    SOP_ASSERT_OK(db);
+    FillWithHoles(**db);
+  }
+  const uint64_t closed = FileSize(*env, "/db");
+  SOP_ASSERT_OK(Database::Compact("/db", o));
+  const uint64_t compacted = FileSize(*env, "/db");
+  // Compact also rebuilds the nodes fuller: with the holes filled, the
+  // closed file is 1.19-1.31 x the compacted one here (node ids, hence the
+  // layout, vary run to run); without the move it was 3.0 x.
+  EXPECT_LE(closed, compacted * 3 / 2) << closed << " vs " << compacted;
+  auto db = Database::Open("/db", o);
+  SOP_ASSERT_OK(db);
+  SOP_EXPECT_OK(CheckHoleyContents(**db));
+  SOP_EXPECT_OK((*db)->Verify());
+}
+
+TEST(DatabaseCloseTest, APowerCutAnywhereInAClosesMovesLosesNothing) {
+  int64_t close_mutations = 0;
+  for (int64_t point = -1;; ++point) {  // -1: a close without a cut, counted
+    auto mem = NewMemEnv();
+    FaultInjectionEnv env(mem.get());
+    Options o = HoleyOptions(&env);
+    {
+      auto db = Database::Open("/db", o);
+      SOP_ASSERT_OK(db);
+      FillWithHoles(**db);
+      int64_t before = env.mutation_count();
+      env.CrashAfter(point);
+      db->reset();
+      if (point < 0) close_mutations = env.mutation_count() - before;
+    }
+    SOP_ASSERT_OK(env.SimulatePowerLoss(
+        {.seed = static_cast<uint64_t>(point), .keep_some = point % 2 == 1, .tear_bytes = 512}));
+    SCOPED_TRACE(absl::StrCat("cut at close mutation ", point));
+    auto db = Database::Open("/db", o);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK(CheckHoleyContents(**db));
+    SOP_ASSERT_OK((*db)->Verify());
+    if (point >= close_mutations) break;
+  }
+  EXPECT_GT(close_mutations, 20);  // the close did move nodes
+}
+
 TEST_F(DatabaseTest, ReaderSeesItsSnapshotWhileAWriterCommits) {
   Open();
   {

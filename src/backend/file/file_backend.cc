@@ -174,6 +174,22 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     return BlobId{page, size};
   }
 
+  uint64_t RelocationBoundary() override {
+    MutexLock lock(&mu_);
+    if (space_.free_pages() == 0) return UINT64_MAX;
+    return space_.end() - space_.free_pages();
+  }
+
+  absl::StatusOr<BlobId> ReserveBelow(uint64_t size, uint64_t limit) override {
+    if (auto st = Health(); !st.ok()) return st;
+    MutexLock lock(&mu_);
+    uint64_t pages = data_->PagesFor(size);
+    uint64_t page = space_.AllocateBelow(pages, limit);
+    if (page == 0) return absl::NotFoundError(absl::StrCat(path_, ": no hole below page ", limit));
+    reserved_[page] = pages;
+    return BlobId{page, size};
+  }
+
   void Release(BlobId id) override {
     MutexLock lock(&mu_);
     auto it = reserved_.find(id.page);
@@ -734,7 +750,9 @@ absl::Status FileBackend::CheckpointLocked() {
     // Taking pages changes the free list by at most one extent; allow for it.
     uint64_t estimate = EncodeState(space_.end(), free_after()).size() + 32;
     uint64_t pages = data_->PagesFor(estimate);
-    uint64_t page = space_.Allocate(pages);
+    // The lowest hole that fits, so that the state never keeps the file long.
+    uint64_t page = space_.AllocateBelow(pages, space_.end());
+    if (page == 0) page = space_.Allocate(pages);
     NoteEnd();
     page_count = space_.end();
     state_bytes = EncodeState(page_count, free_after());

@@ -49,6 +49,17 @@ uint64_t FreeSpaceMap::Allocate(uint64_t n) {
   return page;
 }
 
+uint64_t FreeSpaceMap::AllocateBelow(uint64_t n, uint64_t limit) {
+  for (auto it = by_start_.begin(); it != by_start_.end() && it->first + n <= limit; ++it) {
+    auto [page, count] = *it;  // copies: Erase frees the entry
+    if (count < n) continue;
+    Erase(it);
+    if (count > n) Insert(page + n, count - n);
+    return page;
+  }
+  return 0;
+}
+
 absl::Status FreeSpaceMap::Free(uint64_t page, uint64_t n) {
   if (n == 0) return absl::OkStatus();
   if (page < first_page_ || page > end_ || n > end_ - page) {

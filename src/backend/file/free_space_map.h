@@ -30,6 +30,10 @@ class FreeSpaceMap {
   // Takes `n` pages: the smallest free extent that fits, else the file grows.
   uint64_t Allocate(uint64_t n);
 
+  // Takes `n` pages from the lowest free extent that fits and ends by
+  // `limit`, or returns 0 (never a valid page) when there is none.
+  uint64_t AllocateBelow(uint64_t n, uint64_t limit);
+
   // Returns pages. Internal if any of them is free already (a double free).
   absl::Status Free(uint64_t page, uint64_t n);
 
