@@ -243,12 +243,12 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
 
 absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
                                              size_t level, Node* n) const {
-  // Only when the two leaves together stay below 7/8 full: a neighbour
-  // nearly full would overflow again at once, and then a split is better.
+  // Only when the two leaves together stay below 31/32 full: a neighbour
+  // with less room than that would overflow again at once; split instead.
   auto parent = sink.Read(path[level - 1].id);
   if (!parent.ok()) return parent.status();
   const size_t ci = path[level - 1].index;
-  const size_t room = 2 * max_bytes_ * 7 / 8;
+  const size_t room = 2 * max_bytes_ * 31 / 32;
   for (bool right : {true, false}) {
     if (right ? ci + 1 >= (*parent)->children.size() : ci == 0) continue;
     const uint64_t sibling_id = (*parent)->children[right ? ci + 1 : ci - 1];
