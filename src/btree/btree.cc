@@ -194,6 +194,9 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
     auto shifted = ShiftToNeighbour(sink, path, level, n);
     if (!shifted.ok()) return shifted.status();
     if (*shifted) return SplitIfNeeded(sink, path, level - 1);
+    auto split = SplitTwoIntoThree(sink, path, level, n);
+    if (!split.ok()) return split.status();
+    if (*split) return SplitIfNeeded(sink, path, level - 1);
   }
   if (level == 0) {
     // The root keeps its id: its contents move down into a new child.
@@ -278,6 +281,53 @@ absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePat
     return n->bytes <= max_bytes_;
   }
   return false;
+}
+
+absl::StatusOr<bool> BTree::SplitTwoIntoThree(NodeSink& sink, std::vector<TreePath::Frame>& path,
+                                              size_t level, Node* n) const {
+  auto parent = sink.Read(path[level - 1].id);
+  if (!parent.ok()) return parent.status();
+  const size_t ci = path[level - 1].index;
+  const bool right = ci + 1 < (*parent)->children.size();
+  if (!right && ci == 0) return false;  // an only child
+  const uint64_t sibling_id = (*parent)->children[right ? ci + 1 : ci - 1];
+  auto sibling = sink.Read(sibling_id);
+  if (!sibling.ok()) return sibling.status();
+  if (!(*sibling)->leaf) return Corrupt(path[level - 1].id, "children on different levels");
+  // Only for a full neighbour (else halves are as good) and small entries
+  // (so that each third comes out near its share and under the limit).
+  const Node* candidates[] = {n, sibling->get()};
+  if ((*sibling)->bytes < max_bytes_ * 3 / 4) return false;
+  for (const Node* c : candidates) {
+    for (size_t i = 0; i < c->size(); ++i) {
+      if (c->EntryBytes(i) > max_bytes_ / 8) return false;
+    }
+  }
+  auto pm = sink.Mutable(path[level - 1].id);
+  if (!pm.ok()) return pm.status();
+  auto sm = sink.Mutable(sibling_id);
+  if (!sm.ok()) return sm.status();
+  Node* left_node = right ? n : *sm;
+  Node* right_node = right ? *sm : n;
+  const size_t third = (left_node->bytes + right_node->bytes) / 3;
+  // The middle leaf: the tail of the left one, then the head of the right one.
+  size_t m = 0, kept = 0;
+  while (m < left_node->size() && kept < third) kept += left_node->EntryBytes(m++);
+  Node middle;
+  left_node->MoveTail(m, &middle);
+  while (middle.bytes < third && right_node->size() > 1) {
+    middle.InsertEntry(middle.size(), right_node->key(0), right_node->dup(0), right_node->value(0),
+                       right_node->kind(0));
+    right_node->EraseEntry(0);
+  }
+  if (middle.size() == 0) return Corrupt(path[level].id, "a leaf too small to split in three");
+  const size_t sep = right ? ci : ci - 1;  // the separator between the two
+  Node* p = *pm;
+  p->SetSeparator(sep, right_node->key(0), right_node->dup(0));
+  const std::string middle_key(middle.key(0));
+  const uint64_t middle_dup = middle.dup(0);
+  p->InsertSeparator(sep, middle_key, middle_dup, sink.Create(std::move(middle)));
+  return true;
 }
 
 absl::Status BTree::SetValue(NodeSink& sink, const TreePath& path, absl::string_view value,

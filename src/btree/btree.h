@@ -117,6 +117,12 @@ class BTree {
   // splits); the parent's separator changes, and its size with it.
   absl::StatusOr<bool> ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
                                         size_t level, Node* n) const;
+  // For the overfull leaf `n` whose neighbour is full too: makes three
+  // leaves of the two, each about two thirds full, instead of splitting `n`
+  // into halves (the B*-tree's 2-to-3 split). Returns whether it did; the
+  // parent gains a separator.
+  absl::StatusOr<bool> SplitTwoIntoThree(NodeSink& sink, std::vector<TreePath::Frame>& path,
+                                         size_t level, Node* n) const;
   absl::Status FreeSubtree(NodeSink& sink, uint64_t id) const;
 
   const uint64_t root_;

@@ -582,7 +582,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
       durable_changes[id] = *to;
       moved_from.push_back(from);
       budget -= from.size;
-      *moved += from.size;
+      if (moved != nullptr) *moved += from.size;
     }
     if (durable_changes.empty()) return absl::OkStatus();  // nothing to write
   }

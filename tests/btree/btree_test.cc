@@ -64,7 +64,7 @@ TEST(BTreeTest, AscendingInsertsLeaveFullNodes) {
 // Decision 0009: an overfull leaf moves entries into a neighbour with room
 // before it splits. Half-and-half splits alone leave random inserts' leaves
 // about ln 2 (69 %) full.
-TEST(BTreeTest, RandomInsertsShiftIntoNeighboursBeforeSplitting) {
+TEST(BTreeTest, RandomInsertsShiftIntoNeighboursAndSplitTwoFullLeavesIntoThree) {
   MapSink sink;
   BTree tree(1, BytewiseComparator(), kMaxBytes);
   std::vector<int> order(50000);
@@ -78,7 +78,9 @@ TEST(BTreeTest, RandomInsertsShiftIntoNeighboursBeforeSplitting) {
   ASSERT_TRUE(tree.Check(sink, &stats).ok());
   EXPECT_EQ(stats.entries, order.size());
   double fill = static_cast<double>(stats.bytes) / static_cast<double>(stats.nodes * kMaxBytes);
-  EXPECT_GT(fill, 0.76) << stats.nodes << " nodes";
+  // 0.686 with neither, 0.834 with the shifts alone, 0.844 with the
+  // 2-to-3 splits of two full leaves too (seeded: the same every run).
+  EXPECT_GT(fill, 0.84) << stats.nodes << " nodes";
 }
 
 TEST(BTreeTest, RandomInsertsThenEraseEverything) {
