@@ -588,14 +588,6 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   }
 
   // 2. The registry pages covering changed ids, and a new root.
-  std::map<uint64_t, BlobId> durable = durable_;
-  for (const auto& [id, blob] : durable_changes) {
-    if (blob.page == 0) {
-      durable.erase(id);
-    } else {
-      durable[id] = blob;
-    }
-  }
   CheckpointRoot root = root_;
   root.next_id = next_id_;
   root.next_dup = next_dup_;
@@ -603,10 +595,24 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   std::set<uint64_t> pages;
   for (const auto& [id, blob] : durable_changes) pages.insert(id >> kRegistryPageShift);
   for (uint64_t page : pages) {
+    // The page's entries as they will be: durable_ with the changes merged
+    // in (durable_ itself changes only once the batch is durable).
     std::vector<std::pair<uint64_t, BlobId>> entries;
-    auto it = durable.lower_bound(page << kRegistryPageShift);
-    auto end = durable.lower_bound((page + 1) << kRegistryPageShift);
-    for (; it != end; ++it) entries.emplace_back(it->first, it->second);
+    const uint64_t lo = page << kRegistryPageShift, hi = (page + 1) << kRegistryPageShift;
+    auto c = durable_changes.lower_bound(lo);
+    auto take_change = [&] {
+      if (c->second.page != 0) entries.emplace_back(c->first, c->second);  // else deleted
+      ++c;
+    };
+    for (auto d = durable_.lower_bound(lo); d != durable_.end() && d->first < hi; ++d) {
+      while (c != durable_changes.end() && c->first < d->first) take_change();  // new ids
+      if (c != durable_changes.end() && c->first == d->first) {
+        take_change();
+      } else {
+        entries.emplace_back(d->first, d->second);
+      }
+    }
+    while (c != durable_changes.end() && c->first < hi) take_change();
     if (auto old = root.registry_pages.find(page); old != root.registry_pages.end()) {
       deletes.push_back(old->second);  // only open reads registry pages: free at once
       root.registry_pages.erase(old);
@@ -642,7 +648,13 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   if (auto st = blobs.Apply(batch); !st.ok()) return undo(st);
 
   // Durable: make memory agree.
-  durable_ = std::move(durable);
+  for (const auto& [id, blob] : durable_changes) {
+    if (blob.page == 0) {
+      durable_.erase(id);
+    } else {
+      durable_[id] = blob;
+    }
+  }
   root_ = std::move(root);
   root_blob_ = *root_blob;
   pending_frees_ = std::move(still_pending);
