@@ -515,9 +515,9 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   std::vector<BlobId> reserved;
   auto reserve_put = [&](std::string bytes) -> absl::StatusOr<BlobId> {
     // While moving nodes down, the registry pages and root go low too.
-    auto id =
-        move_budget > 0 ? blobs.ReserveBelow(bytes.size(), UINT64_MAX) : absl::NotFoundError("");
-    if (absl::IsNotFound(id.status())) id = blobs.Reserve(bytes.size());
+    auto id = move_budget > 0 ? blobs.ReserveBelow(bytes.size(), UINT64_MAX)
+                              : blobs.Reserve(bytes.size());
+    if (absl::IsNotFound(id.status())) id = blobs.Reserve(bytes.size());  // no hole fits
     if (!id.ok()) return id.status();
     reserved.push_back(*id);
     batch.Put(*id, std::move(bytes));
