@@ -2,6 +2,9 @@
 
 #include "btree/btree.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace sop {
@@ -18,6 +21,40 @@ int BTree::Compare(absl::string_view a, uint64_t a_dup, absl::string_view b, uin
   int c = bytewise_ ? a.compare(b) : cmp_->Compare(a, b);
   if (c != 0) return c;
   return a_dup < b_dup ? -1 : (a_dup > b_dup ? 1 : 0);
+}
+
+size_t BTree::Rank(const Node& n, absl::string_view key, uint64_t dup, bool or_equal) const {
+  size_t lo = 0, hi = n.size();
+  if (!bytewise_ || hi == 0) {
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      const int c = Compare(n.key(mid), n.dup(mid), key, dup);
+      (or_equal ? c <= 0 : c < 0) ? lo = mid + 1 : hi = mid;
+    }
+    return lo;
+  }
+  // Byte-wise: the node's keys share a prefix, and their next 8 bytes are in
+  // the slots (decision 0011), so most steps compare two integers and never
+  // touch a key's bytes, a cache miss each.
+  const absl::string_view prefix = n.prefix();
+  const size_t common = std::min(key.size(), prefix.size());
+  int c = common == 0 ? 0 : std::memcmp(key.data(), prefix.data(), common);
+  if (c == 0 && key.size() < prefix.size()) c = -1;
+  if (c != 0) return c < 0 ? 0 : hi;
+  const uint64_t head = Node::HeadOf(key, prefix.size());
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    const uint64_t h = n.head(mid);
+    bool before;
+    if (h != head) {
+      before = h < head;
+    } else {
+      const int d = Compare(n.key(mid), n.dup(mid), key, dup);
+      before = or_equal ? d <= 0 : d < 0;
+    }
+    before ? lo = mid + 1 : hi = mid;
+  }
+  return lo;
 }
 
 absl::Status BTree::Descend(NodeSource& src, TreePath* path, bool rightmost) const {
@@ -46,15 +83,7 @@ absl::Status BTree::SeekGE(NodeSource& src, absl::string_view key, uint64_t dup,
   NodePtr n = *std::move(node);
   for (;;) {
     if (n->leaf) {
-      size_t lo = 0, hi = n->size();
-      while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (Compare(n->key(mid), n->dup(mid), key, dup) < 0) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
+      const size_t lo = Rank(*n, key, dup, false);
       path->frames.push_back({id, n, lo});
       if (lo < n->size()) return absl::OkStatus();
       // Everything here is smaller: the answer starts the next leaf.
@@ -63,15 +92,7 @@ absl::Status BTree::SeekGE(NodeSource& src, absl::string_view key, uint64_t dup,
       return Next(src, path);
     }
     // Child i holds entries in [sep[i-1], sep[i]): take the number of separators <= target.
-    size_t lo = 0, hi = n->size();
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (Compare(n->key(mid), n->dup(mid), key, dup) <= 0) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
+    const size_t lo = Rank(*n, key, dup, true);
     if (lo >= n->children.size()) return Corrupt(id, "fewer children than separators");
     path->frames.push_back({id, n, lo});
     if (path->frames.size() > 64) return Corrupt(id, "tree is deeper than 64 levels");
@@ -147,17 +168,8 @@ absl::Status BTree::Insert(NodeSink& sink, absl::string_view key, uint64_t dup,
     auto node = sink.Read(id);
     if (!node.ok()) return node.status();
     const Node& n = **node;
-    size_t lo = 0, hi = n.size();
-    bool leaf = n.leaf;
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      int c = Compare(n.key(mid), n.dup(mid), key, dup);
-      if (leaf ? c < 0 : c <= 0) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
+    const bool leaf = n.leaf;
+    const size_t lo = Rank(n, key, dup, !leaf);
     path.push_back({id, *node, lo});
     if (leaf) {
       if (lo < n.size() && Compare(n.key(lo), n.dup(lo), key, dup) == 0) {

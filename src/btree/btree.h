@@ -62,6 +62,10 @@ class BTree {
   // Orders entries: by key with the comparator, then by dup.
   int Compare(absl::string_view a, uint64_t a_dup, absl::string_view b, uint64_t b_dup) const;
 
+  // The number of entries of `n` ordered before (key, dup), or at or before
+  // it when `or_equal`: a binary search.
+  size_t Rank(const Node& n, absl::string_view key, uint64_t dup, bool or_equal) const;
+
   // Cursor movement. After each call path->valid() tells whether it points
   // at an entry.
   absl::Status SeekGE(NodeSource& src, absl::string_view key, uint64_t dup, TreePath* path) const;

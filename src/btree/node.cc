@@ -2,6 +2,7 @@
 
 #include "btree/node.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,46 @@ size_t Node::EntryBytes(size_t i) const {
     n += VarintLength(children[i + 1]);
   }
   return n;
+}
+
+uint64_t Node::HeadOf(absl::string_view key, size_t prefix_len) {
+  uint64_t h = 0;
+  const size_t n = std::min<size_t>(8, key.size() - prefix_len);
+  for (size_t i = 0; i < n; ++i) {
+    h |= uint64_t{static_cast<uint8_t>(key[prefix_len + i])} << (56 - 8 * i);
+  }
+  return h;
+}
+
+uint64_t Node::Admit(absl::string_view key) {
+  if (slots_.empty()) {
+    prefix_len_ = key.size();
+    return 0;
+  }
+  const absl::string_view p = prefix();
+  size_t common = 0;
+  const size_t limit = std::min(p.size(), key.size());
+  while (common < limit && p[common] == key[common]) ++common;
+  if (common < prefix_len_) {
+    prefix_len_ = common;
+    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].head = HeadOf(this->key(i), common);
+  }
+  return HeadOf(key, prefix_len_);
+}
+
+void Node::ResetHeads() {
+  if (slots_.empty()) return;
+  const absl::string_view first = key(0);
+  size_t len = first.size();
+  for (size_t i = 1; i < slots_.size() && len > 0; ++i) {
+    const absl::string_view k = key(i);
+    size_t common = 0;
+    const size_t limit = std::min(len, k.size());
+    while (common < limit && first[common] == k[common]) ++common;
+    len = common;
+  }
+  prefix_len_ = len;
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].head = HeadOf(key(i), len);
 }
 
 void Node::Recount() {
@@ -59,6 +100,7 @@ void Node::Reclaim() {
 void Node::InsertEntry(size_t i, absl::string_view key, uint64_t dup, absl::string_view value,
                        ValueKind kind) {
   Slot s;
+  s.head = Admit(key);
   s.key = Store(key);
   s.key_len = static_cast<uint32_t>(key.size());
   s.value = Store(value);
@@ -102,6 +144,7 @@ void Node::MoveTail(size_t from, Node* right) {
 
 void Node::AppendFrom(const Node& other, size_t i) {
   Slot s = other.slots_[i];
+  s.head = Admit(other.key(i));
   s.key = Store(other.key(i));
   s.value = Store(other.value(i));
   slots_.push_back(s);
@@ -122,7 +165,9 @@ void Node::EraseSeparator(size_t i) {
 void Node::SetSeparator(size_t i, absl::string_view key, uint64_t dup) {
   bytes -= EntryBytes(i);
   uint32_t old = slots_[i].key_len;
+  const uint64_t head = Admit(key);
   uint32_t at = Store(key);
+  slots_[i].head = head;
   slots_[i].key = at;
   slots_[i].key_len = static_cast<uint32_t>(key.size());
   slots_[i].dup = dup;
@@ -132,6 +177,7 @@ void Node::SetSeparator(size_t i, absl::string_view key, uint64_t dup) {
 
 void Node::InsertKey(size_t i, absl::string_view key, uint64_t dup) {
   Slot s;
+  s.head = Admit(key);
   s.key = Store(key);
   s.key_len = static_cast<uint32_t>(key.size());
   s.dup = dup;
@@ -227,6 +273,7 @@ absl::StatusOr<Node> DecodeNode(std::string&& owned, absl::string_view where) {
   if (!d.empty()) return bad("has trailing bytes");
   node.garbage_ = bytes.size() - live;
   node.heap_ = std::move(owned);
+  node.ResetHeads();
   node.Recount();
   return node;
 }

@@ -52,6 +52,16 @@ class Node {
     return {heap_.data() + slots_[i].value, slots_[i].value_len};
   }
   ValueKind kind(size_t i) const { return slots_[i].kind; }
+
+  // For searching without reading the keys' bytes (decision 0011): every key
+  // of the node begins with prefix(), and head(i) is the next 8 bytes of key i,
+  // big-endian and zero-padded (HeadOf). Two heads that differ order their keys
+  // byte-wise; equal heads say nothing.
+  absl::string_view prefix() const {
+    return slots_.empty() ? absl::string_view() : key(0).substr(0, prefix_len_);
+  }
+  uint64_t head(size_t i) const { return slots_[i].head; }
+  static uint64_t HeadOf(absl::string_view key, size_t prefix_len);
   // Encoded bytes of entry i (with its right child, in an internal node).
   size_t EntryBytes(size_t i) const;
 
@@ -87,8 +97,13 @@ class Node {
     uint32_t key = 0, key_len = 0;      // offset and length in heap_
     uint32_t value = 0, value_len = 0;  // leaf only
     uint64_t dup = 0;
+    uint64_t head = 0;
     ValueKind kind = ValueKind::kInline;
   };
+  // Shortens the prefix, if it must, so that `key` shares it, and returns
+  // the head of `key`. Call before `key` joins the slots.
+  uint64_t Admit(absl::string_view key);
+  void ResetHeads();  // the longest prefix of every key, and their heads
   // Copies `bytes` to the end of heap_ (safe when they are in heap_) and
   // returns their offset.
   uint32_t Store(absl::string_view bytes);
@@ -98,6 +113,7 @@ class Node {
   std::string heap_;
   std::vector<Slot> slots_;
   size_t garbage_ = 0;  // bytes of heap_ no slot refers to
+  size_t prefix_len_ = 0;
 };
 
 using NodePtr = std::shared_ptr<const Node>;

@@ -9,8 +9,10 @@
 #include <map>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "test_util.h"
 
 namespace sop {
 namespace {
@@ -45,6 +47,83 @@ class MapSink : public NodeSink {
 constexpr size_t kMaxBytes = 4000;
 
 std::string Key(int i) { return absl::StrFormat("key%08d", i); }
+
+// Keys from a four-letter alphabet with zero and 0xff bytes, lengths 0 to
+// 12: shared prefixes, keys that are prefixes of others, heads that are equal
+// though their keys differ (zero padding).
+std::string TrickyKey(std::mt19937_64& rng) {
+  static const char kAlphabet[] = {'\0', 'a', 'b', '\xff'};
+  std::string key(rng() % 13, 'a');
+  for (char& c : key) c = kAlphabet[rng() % 4];
+  return key;
+}
+
+// A node's binary search reads the slots' 8-byte heads after the shared
+// prefix (decision 0011); its answer must be the plain comparison's through
+// every kind of edit that moves the prefix.
+TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
+  BTree tree(1, BytewiseComparator(), kMaxBytes);
+  std::mt19937_64 rng(5);
+  using Entry = std::pair<std::string, uint64_t>;
+  for (int round = 0; round < 200; ++round) {
+    Node n;
+    n.leaf = round % 2 == 0;
+    std::vector<Entry> model;
+    const std::string stem = TrickyKey(rng);  // most keys share it
+    for (int op = 0; op < 60; ++op) {
+      Entry e{rng() % 4 == 0 ? TrickyKey(rng) : stem + TrickyKey(rng), rng() % 3};
+      auto at = std::lower_bound(model.begin(), model.end(), e);
+      const size_t i = at - model.begin();
+      if (at != model.end() && *at == e) {
+        if (n.leaf) {
+          n.EraseEntry(i);
+        } else {
+          n.EraseKey(i);
+        }
+        model.erase(at);
+      } else if (!n.leaf && i < model.size() && rng() % 4 == 0 &&
+                 (i + 1 == model.size() || e < model[i + 1]) && (i == 0 || model[i - 1] < e)) {
+        n.SetSeparator(i, e.first, e.second);  // a new key in place of the old
+        model[i] = e;
+      } else if (n.leaf) {
+        n.InsertEntry(i, e.first, e.second, "v", ValueKind::kInline);
+        model.insert(at, e);
+      } else {
+        n.InsertKey(i, e.first, e.second);
+        model.insert(at, e);
+      }
+    }
+    Node right;
+    if (rng() % 2 == 0 && model.size() > 2) {  // a split: both halves keep their prefixes
+      const size_t from = model.size() / 2;
+      n.MoveTail(from, &right);
+      model.resize(from);
+    }
+    if (!n.leaf) n.children.assign(n.size() + 1, 7);  // the encoding needs them
+    n.Recount();                                      // InsertKey and EraseKey leave it
+    auto decoded = DecodeNode(EncodeNode(n), "test");
+    SOP_ASSERT_OK(decoded);
+    for (const Node* node : {&n, &*decoded}) {
+      ASSERT_EQ(node->size(), model.size());
+      for (size_t i = 0; i < node->size(); ++i) {
+        ASSERT_TRUE(absl::StartsWith(node->key(i), node->prefix())) << "round " << round;
+        ASSERT_EQ(node->head(i), Node::HeadOf(node->key(i), node->prefix().size()));
+      }
+      for (int probe = 0; probe < 200; ++probe) {
+        Entry p{probe % 2 == 0 ? stem + TrickyKey(rng) : TrickyKey(rng), rng() % 3};
+        if (probe % 5 == 0 && !model.empty()) p.first = model[rng() % model.size()].first;
+        const size_t below = std::lower_bound(model.begin(), model.end(), p) - model.begin();
+        const size_t at_or_below = std::upper_bound(model.begin(), model.end(), p) - model.begin();
+        ASSERT_EQ(tree.Rank(*node, p.first, p.second, false), below) << "round " << round;
+        ASSERT_EQ(tree.Rank(*node, p.first, p.second, true), at_or_below) << "round " << round;
+      }
+    }
+    for (size_t i = 0; i < right.size(); ++i) {
+      ASSERT_TRUE(absl::StartsWith(right.key(i), right.prefix()));
+      ASSERT_EQ(right.head(i), Node::HeadOf(right.key(i), right.prefix().size()));
+    }
+  }
+}
 
 TEST(BTreeTest, AscendingInsertsLeaveFullNodes) {
   MapSink sink;
