@@ -125,9 +125,12 @@ class Database {
   // Current counters. Thread-safe; walks the node registry (O(nodes)).
   virtual DatabaseStats Stats() = 0;
 
-  // Writes every change made since the last checkpoint into the data file
-  // and shortens the log. Runs on its own when the log or the changed nodes
-  // grow past Options' limits, and on close.
+  // Writes every change committed so far into the data file and shortens
+  // the log. Runs on its own when the log or the changed nodes grow past
+  // Options' limits, and on close. Thread-safe: waits for a checkpoint
+  // already running; commits go on while it writes (they go into the next
+  // one). An I/O error leaves the previous checkpoint and the log in force,
+  // and the next checkpoint retries.
   virtual absl::Status Checkpoint() = 0;
 };
 

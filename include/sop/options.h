@@ -90,7 +90,8 @@ struct Options {
   // A checkpoint runs after a commit once the commit log has grown by this
   // much since the last one...
   uint64_t checkpoint_log_bytes = 32ull << 20;
-  // ...or once nodes changed since the last checkpoint take this much memory.
+  // ...or once nodes changed since the last checkpoint take this much memory
+  // (more, by what commits change while a checkpoint writes).
   uint64_t checkpoint_dirty_bytes = 32ull << 20;
   // Comparators by name, for stores created with a custom comparator: the
   // log is replayed on open, before any store is opened, and replaying

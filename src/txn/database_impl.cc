@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr
   std::unique_ptr<DatabaseImpl> db(new DatabaseImpl(std::move(backend), options));
   absl::Status st;
   {
+    MutexLock serial(&db->checkpoint_mu_);
     MutexLock lock(&db->commit_mu_);
     st = db->Recover();
   }
@@ -90,6 +91,7 @@ absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr
 
 DatabaseImpl::~DatabaseImpl() {
   if (!opened_) return;
+  MutexLock serial(&checkpoint_mu_);
   MutexLock lock(&commit_mu_);
   DrainLocked();
   // Nothing committed since the last checkpoint and nothing waiting to be
@@ -368,11 +370,18 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
     MutexLock lock(&commit_mu_);
     prepared_.erase(p.deciding);
   }
-  if (checkpoint) {
-    // The commit is durable already; a failed checkpoint is retried later.
-    if (auto st = Checkpoint(); !st.ok()) {
-      logger_->warn("checkpoint after commit failed: {}", st.ToString());
+  // One checkpoint at a time is enough: while it writes, the others go on
+  // committing, and a commit past the thresholds after it starts the next.
+  if (checkpoint && checkpoint_mu_.TryLock()) {
+    absl::Status st;
+    {
+      MutexLock lock(&commit_mu_);
+      DrainLocked();
+      st = CheckpointLocked();
     }
+    checkpoint_mu_.Unlock();
+    // The commit is durable already; a failed checkpoint is retried later.
+    if (!st.ok()) logger_->warn("checkpoint after commit failed: {}", st.ToString());
   }
   return absl::OkStatus();
 }
@@ -502,6 +511,7 @@ absl::Status DatabaseImpl::Verify(std::vector<StoreReport>* report, const Progre
 }
 
 absl::Status DatabaseImpl::Checkpoint() {
+  MutexLock serial(&checkpoint_mu_);
   MutexLock lock(&commit_mu_);
   DrainLocked();
   return CheckpointLocked();
@@ -509,8 +519,30 @@ absl::Status DatabaseImpl::Checkpoint() {
 
 absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* moved) {
   BlobStore& blobs = backend_->blobs();
+  // What the checkpoint holds is the state at the newest commit, taken here,
+  // with no commit in flight. Then it lets commits go on while it writes:
+  // theirs are newer versions, dirty ids, log bytes and frees, which the
+  // next checkpoint takes; it only reads what checkpoints alone change.
   std::vector<std::pair<uint64_t, NodeVersion>> dirty = registry_.TakeDirty();
   const uint64_t oldest = OldestSnapshot();
+  CheckpointRoot root = root_;
+  root.next_id = next_id_;
+  root.next_dup = next_dup_;
+  uint64_t lsn, log_bytes;
+  std::vector<std::pair<uint64_t, BlobId>> pending;  // pending_frees_ now
+  {
+    MutexLock snap(&snap_mu_);
+    lsn = last_lsn_;
+    log_bytes = log_bytes_;
+    pending = pending_frees_;
+  }
+  const size_t pending_taken = pending.size();
+  const uint64_t dirty_bytes = dirty_bytes_.load(std::memory_order_relaxed);
+  // Undecided prepared transactions must find their prepare records on replay.
+  uint64_t keep_from = lsn;
+  for (const auto& [xid, p] : prepared_) keep_from = std::min(keep_from, p.lsn - 1);
+  MutexUnlock writing(&commit_mu_);
+
   WriteBatch batch;
   std::vector<BlobId> reserved;
   auto reserve_put = [&](std::string bytes) -> absl::StatusOr<BlobId> {
@@ -588,9 +620,6 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   }
 
   // 2. The registry pages covering changed ids, and a new root.
-  CheckpointRoot root = root_;
-  root.next_id = next_id_;
-  root.next_dup = next_dup_;
   std::vector<BlobId> deletes = moved_from;
   std::set<uint64_t> pages;
   for (const auto& [id, blob] : durable_changes) pages.insert(id >> kRegistryPageShift);
@@ -627,7 +656,6 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   if (root_blob_.page != 0) deletes.push_back(root_blob_);
 
   // 3. Blobs superseded at versions every live snapshot is past.
-  std::vector<std::pair<uint64_t, BlobId>> pending = pending_frees_;
   pending.insert(pending.end(), new_frees.begin(), new_frees.end());
   std::vector<std::pair<uint64_t, BlobId>> still_pending;
   for (const auto& [version, blob] : pending) {
@@ -639,15 +667,12 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   }
   for (const BlobId& blob : deletes) batch.Delete(blob);
   batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
-  batch.SetMeta(kLsnMeta, absl::StrCat(last_lsn_));
-  // Undecided prepared transactions must find their prepare records on replay.
-  uint64_t keep_from = last_lsn_;
-  for (const auto& [xid, p] : prepared_) keep_from = std::min(keep_from, p.lsn - 1);
+  batch.SetMeta(kLsnMeta, absl::StrCat(lsn));
   batch.SetMeta(kReplayFromMeta, absl::StrCat(keep_from));
 
   if (auto st = blobs.Apply(batch); !st.ok()) return undo(st);
 
-  // Durable: make memory agree.
+  // Durable: make memory agree. Only checkpoints change these.
   for (const auto& [id, blob] : durable_changes) {
     if (blob.page == 0) {
       durable_.erase(id);
@@ -657,7 +682,15 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   }
   root_ = std::move(root);
   root_blob_ = *root_blob;
-  pending_frees_ = std::move(still_pending);
+  {
+    // Frees published meanwhile stay behind the ones still pending.
+    MutexLock snap(&snap_mu_);
+    still_pending.insert(still_pending.end(), pending_frees_.begin() + pending_taken,
+                         pending_frees_.end());
+    pending_frees_ = std::move(still_pending);
+    log_bytes_ -= log_bytes;
+  }
+  dirty_bytes_ -= dirty_bytes;
   for (const BlobId& blob : deletes) cache_.Erase(blob.page);
   for (const Written& w : written) {
     registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, w.node));
@@ -670,9 +703,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
       ++it;
     }
   }
-  dirty_bytes_ = 0;
-  log_bytes_ = 0;
-  checkpoint_lsn_ = last_lsn_;
+  checkpoint_lsn_ = lsn;
   backend_->log()->Trim(keep_from);
   // Let the backend fold the batch in and drop the log records just trimmed.
   return blobs.Checkpoint();

@@ -79,11 +79,14 @@ class DatabaseImpl final : public Database {
   DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options);
   absl::Status Recover();
   absl::Status ReplayRecord(const LogRecord& record);
+  // Writes a checkpoint of the newest commit. Needs commit_mu_ with no
+  // commit in flight (DrainLocked), and lets go of it while it writes, so
+  // that commits go on meanwhile (decision 0012).
   // `move_budget` > 0 only on close, with no snapshot live: the checkpoint
   // also moves up to that many bytes of nodes stored above holes down into
   // them, and adds what it moved to *moved.
   absl::Status CheckpointLocked(uint64_t move_budget = 0, uint64_t* moved = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_, commit_mu_);
   // Waits until every enqueued commit has finished; after a failed commit,
   // removes the versions of those that did not reach the log.
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
@@ -126,6 +129,10 @@ class DatabaseImpl final : public Database {
   Registry registry_;
   NodeCache cache_;
 
+  // One checkpoint at a time. It owns durable_, root_, root_blob_ and
+  // unpruned_, and writes while commits go on.
+  Mutex checkpoint_mu_ ABSL_ACQUIRED_BEFORE(commit_mu_);
+
   // Commits: validation, application to the newest state, and placing the
   // record in the log happen under commit_mu_, one commit at a time; waiting
   // for the sync and publishing happen outside it, so commits share syncs.
@@ -167,7 +174,7 @@ class DatabaseImpl final : public Database {
   std::atomic<uint64_t> next_id_{kCatalogRoot + 1};
   std::atomic<uint64_t> next_dup_{0};
   // Updated when publishing (under snap_mu_); read by checkpoints, which
-  // hold commit_mu_ with no commit in flight.
+  // start under commit_mu_ with no commit in flight.
   uint64_t last_lsn_ = 0;                 // newest commit-log record applied
   uint64_t log_bytes_ = 0;                // commit-log bytes since the last checkpoint
   uint64_t checkpoint_lsn_ = 0;           // newest commit the last checkpoint holds
@@ -175,7 +182,8 @@ class DatabaseImpl final : public Database {
   std::map<uint64_t, BlobId> durable_;    // node id -> blob, as of the last checkpoint
   CheckpointRoot root_;                   // as of the last checkpoint
   BlobId root_blob_;
-  // Blobs superseded at a commit version, freed once no snapshot that old lives.
+  // Blobs superseded at a commit version, freed once no snapshot that old
+  // lives. Publishers append under snap_mu_.
   std::vector<std::pair<uint64_t, BlobId>> pending_frees_;
   absl::flat_hash_set<uint64_t> unpruned_;  // ids that may still hold old versions
 };
