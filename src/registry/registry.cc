@@ -20,7 +20,7 @@ absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId
       if (v->node != nullptr) return v->node;
       if (std::shared_ptr<CachedNode> c = v->cached.lock()) {
         c->referenced.store(true, std::memory_order_relaxed);
-        return c->node;
+        return CachedNode::Share(std::move(c));
       }
       *blob = v->blob;
       return NodePtr();

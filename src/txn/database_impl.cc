@@ -208,9 +208,10 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
     return absl::DataLossError(
         absl::StrCat("node ", id, " (blob at page ", blob.page, ")", node.status().message()));
   }
-  auto ptr = std::make_shared<const Node>(*std::move(node));
-  if (auto entry = cache_.Insert(blob.page, ptr)) registry_.NoteCached(id, blob, entry);
-  return NodePtr(ptr);
+  bool cached;
+  auto entry = cache_.Insert(blob.page, *std::move(node), &cached);
+  if (cached) registry_.NoteCached(id, blob, entry);
+  return CachedNode::Share(std::move(entry));
 }
 
 absl::Status DatabaseImpl::Validate(const TransactionImpl& txn) {

@@ -17,9 +17,9 @@ NodePtr NodeCache::Lookup(uint64_t key) {
   MutexLock lock(&s.mu);
   auto it = s.index.find(key);
   if (it == s.index.end()) return nullptr;
-  CachedNode& entry = *s.slots[it->second].entry;
-  entry.referenced.store(true, std::memory_order_relaxed);
-  return entry.node;
+  const std::shared_ptr<CachedNode>& entry = s.slots[it->second].entry;
+  entry->referenced.store(true, std::memory_order_relaxed);
+  return CachedNode::Share(entry);
 }
 
 void NodeCache::Evict(Shard& s, uint32_t slot) {
@@ -31,12 +31,23 @@ void NodeCache::Evict(Shard& s, uint32_t slot) {
 }
 
 std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, NodePtr node) {
+  auto entry = std::make_shared<CachedNode>(std::move(node));
+  return Admit(key, entry) ? entry : nullptr;
+}
+
+std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, Node&& node, bool* cached) {
+  auto entry = std::make_shared<CachedNode>(std::move(node));
+  *cached = Admit(key, entry);
+  return entry;
+}
+
+bool NodeCache::Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry) {
   Shard& s = ShardFor(key);
-  uint64_t charge = Charge(*node);
+  uint64_t charge = Charge(*entry->node);
   uint64_t shard_capacity = capacity_ / kShards;
   MutexLock lock(&s.mu);
   if (auto it = s.index.find(key); it != s.index.end()) Evict(s, it->second);
-  if (charge > shard_capacity) return nullptr;  // would evict everything for one node
+  if (charge > shard_capacity) return false;  // would evict everything for one node
   // Make room first, so that the new node is not its own victim. Two turns
   // of the hand clear every mark, so the loop ends.
   for (size_t steps = 0; s.usage + charge > shard_capacity && steps < 2 * s.slots.size(); ++steps) {
@@ -57,11 +68,10 @@ std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, NodePtr node) {
     index = static_cast<uint32_t>(s.slots.size());
     s.slots.emplace_back();
   }
-  auto entry = std::make_shared<CachedNode>(std::move(node));
   s.slots[index] = Slot{key, entry, charge};
   s.index[key] = index;
   s.usage += charge;
-  return entry;
+  return true;
 }
 
 void NodeCache::Erase(uint64_t key) {

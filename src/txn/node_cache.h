@@ -32,6 +32,10 @@ class NodeCache {
   // Caches `node` under `key`; returns its entry, for the registry to point
   // at, or null when the node is larger than a shard's budget.
   std::shared_ptr<CachedNode> Insert(uint64_t key, NodePtr node);
+  // As above, for a node just decoded, which moves into the entry; returns
+  // the entry even when it is too large to cache (the caller reads the node
+  // through it) and says in *cached whether it was.
+  std::shared_ptr<CachedNode> Insert(uint64_t key, Node&& node, bool* cached);
   void Erase(uint64_t key);
 
   // Bytes charged for the nodes held now (node bytes plus bookkeeping).
@@ -58,6 +62,7 @@ class NodeCache {
     uint64_t usage ABSL_GUARDED_BY(mu) = 0;
   };
   static void Evict(Shard& s, uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  bool Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry);
   Shard& ShardFor(uint64_t key) { return shards_[(key * 0x9E3779B97F4A7C15ull) >> 60]; }
 
   const uint64_t capacity_;
