@@ -65,13 +65,17 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
   BTree tree(1, BytewiseComparator(), kMaxBytes);
   std::mt19937_64 rng(5);
   using Entry = std::pair<std::string, uint64_t>;
-  for (int round = 0; round < 200; ++round) {
+  int long_prefixes = 0;
+  for (int round = 0; round < 400; ++round) {
     Node n;
     n.leaf = round % 2 == 0;
     std::vector<Entry> model;
-    const std::string stem = TrickyKey(rng);  // most keys share it
+    // Most keys share the stem; in half the rounds all do, so that nodes
+    // have long shared prefixes too.
+    const std::string stem = TrickyKey(rng) + std::string(rng() % 20, 'p') + TrickyKey(rng);
+    const bool all_stem = round % 4 >= 2;
     for (int op = 0; op < 60; ++op) {
-      Entry e{rng() % 4 == 0 ? TrickyKey(rng) : stem + TrickyKey(rng), rng() % 3};
+      Entry e{!all_stem && rng() % 4 == 0 ? TrickyKey(rng) : stem + TrickyKey(rng), rng() % 3};
       auto at = std::lower_bound(model.begin(), model.end(), e);
       const size_t i = at - model.begin();
       if (at != model.end() && *at == e) {
@@ -105,6 +109,7 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
     SOP_ASSERT_OK(decoded);
     for (const Node* node : {&n, &*decoded}) {
       ASSERT_EQ(node->size(), model.size());
+      long_prefixes += node->prefix().size() > 16;
       for (size_t i = 0; i < node->size(); ++i) {
         ASSERT_TRUE(absl::StartsWith(node->key(i), node->prefix())) << "round " << round;
         ASSERT_EQ(node->head(i), Node::HeadOf(node->key(i), node->prefix().size()));
@@ -112,6 +117,10 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
       for (int probe = 0; probe < 200; ++probe) {
         Entry p{probe % 2 == 0 ? stem + TrickyKey(rng) : TrickyKey(rng), rng() % 3};
         if (probe % 5 == 0 && !model.empty()) p.first = model[rng() % model.size()].first;
+        if (probe % 7 == 0) {  // a piece of the stem, maybe with a byte changed
+          p.first = stem.substr(0, rng() % (stem.size() + 1));
+          if (!p.first.empty() && rng() % 2 == 0) p.first.back() = TrickyKey(rng).append("a")[0];
+        }
         const size_t below = std::lower_bound(model.begin(), model.end(), p) - model.begin();
         const size_t at_or_below = std::upper_bound(model.begin(), model.end(), p) - model.begin();
         ASSERT_EQ(tree.Rank(*node, p.first, p.second, false), below) << "round " << round;
@@ -123,6 +132,7 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
       ASSERT_EQ(right.head(i), Node::HeadOf(right.key(i), right.prefix().size()));
     }
   }
+  EXPECT_GT(long_prefixes, 10);  // long shared prefixes were searched too
 }
 
 TEST(BTreeTest, AscendingInsertsLeaveFullNodes) {
