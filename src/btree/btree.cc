@@ -162,7 +162,7 @@ absl::Status BTree::Prev(NodeSource& src, TreePath* path) const {
 absl::Status BTree::Insert(NodeSink& sink, absl::string_view key, uint64_t dup,
                            absl::string_view value, ValueKind kind) const {
   // Descend to the leaf that must hold the entry (no stepping to the next leaf).
-  std::vector<TreePath::Frame> path;
+  TreePath::Frames path;
   uint64_t id = root_;
   for (;;) {
     auto node = sink.Read(id);
@@ -187,8 +187,7 @@ absl::Status BTree::Insert(NodeSink& sink, absl::string_view key, uint64_t dup,
   return SplitIfNeeded(sink, path, path.size() - 1);
 }
 
-absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                  size_t level) const {
+absl::Status BTree::SplitIfNeeded(NodeSink& sink, TreePath::Frames& path, size_t level) const {
   auto mut = sink.Mutable(path[level].id);
   if (!mut.ok()) return mut.status();
   Node* n = *mut;
@@ -256,8 +255,8 @@ absl::Status BTree::SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& 
   return SplitIfNeeded(sink, path, level - 1);
 }
 
-absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                             size_t level, Node* n) const {
+absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, TreePath::Frames& path, size_t level,
+                                             Node* n) const {
   // Only when the two leaves together stay below 31/32 full: a neighbour
   // with less room than that would overflow again at once; split instead.
   auto parent = sink.Read(path[level - 1].id);
@@ -295,8 +294,8 @@ absl::StatusOr<bool> BTree::ShiftToNeighbour(NodeSink& sink, std::vector<TreePat
   return false;
 }
 
-absl::StatusOr<bool> BTree::SplitTwoIntoThree(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                              size_t level, Node* n) const {
+absl::StatusOr<bool> BTree::SplitTwoIntoThree(NodeSink& sink, TreePath::Frames& path, size_t level,
+                                              Node* n) const {
   auto parent = sink.Read(path[level - 1].id);
   if (!parent.ok()) return parent.status();
   const size_t ci = path[level - 1].index;
@@ -344,26 +343,27 @@ absl::StatusOr<bool> BTree::SplitTwoIntoThree(NodeSink& sink, std::vector<TreePa
 
 absl::Status BTree::SetValue(NodeSink& sink, const TreePath& path, absl::string_view value,
                              ValueKind kind) const {
-  std::vector<TreePath::Frame> frames = path.frames;
+  TreePath::Frames frames = path.frames;
   auto leaf = sink.Mutable(frames.back().id);
   if (!leaf.ok()) return leaf.status();
   size_t before = (*leaf)->bytes;
   (*leaf)->SetValue(frames.back().index, value, kind);
-  // A longer value may overfill the leaf, a shorter one underfill it.
+  // A longer value may overfill the leaf, a shorter one underfill it; one as
+  // long changes nothing around it (and spares reading the neighbours).
   if ((*leaf)->bytes > before) return SplitIfNeeded(sink, frames, frames.size() - 1);
+  if ((*leaf)->bytes == before) return absl::OkStatus();
   return Rebalance(sink, frames, frames.size() - 1);
 }
 
 absl::Status BTree::Erase(NodeSink& sink, const TreePath& path) const {
-  std::vector<TreePath::Frame> frames = path.frames;
+  TreePath::Frames frames = path.frames;
   auto leaf = sink.Mutable(frames.back().id);
   if (!leaf.ok()) return leaf.status();
   (*leaf)->EraseEntry(frames.back().index);
   return Rebalance(sink, frames, frames.size() - 1);
 }
 
-absl::Status BTree::Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                              size_t level) const {
+absl::Status BTree::Rebalance(NodeSink& sink, TreePath::Frames& path, size_t level) const {
   if (level == 0) {
     // A root with one child hands its place to that child's contents.
     for (;;) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "btree/node.h"
@@ -44,7 +45,10 @@ struct TreePath {
     NodePtr node;
     size_t index;
   };
-  std::vector<Frame> frames;
+  // Inline: a descent pushes a frame a level, and growing a heap vector
+  // for that cost allocations on every seek.
+  using Frames = absl::InlinedVector<Frame, 8>;
+  Frames frames;
   bool valid() const { return !frames.empty() && frames.back().index < frames.back().node->size(); }
   const Node& leaf() const { return *frames.back().node; }
   size_t pos() const { return frames.back().index; }
@@ -112,21 +116,20 @@ class BTree {
                          int64_t* leaf_depth, CheckStats* stats,
                          const std::function<void(uint64_t)>& progress) const;
   absl::Status Descend(NodeSource& src, TreePath* path, bool rightmost) const;
-  absl::Status SplitIfNeeded(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                             size_t level) const;
-  absl::Status Rebalance(NodeSink& sink, std::vector<TreePath::Frame>& path, size_t level) const;
+  absl::Status SplitIfNeeded(NodeSink& sink, TreePath::Frames& path, size_t level) const;
+  absl::Status Rebalance(NodeSink& sink, TreePath::Frames& path, size_t level) const;
   // For the overfull leaf `n` (path[level]): moves entries into a neighbour
   // with room instead of splitting, so leaves stay fuller (B*-trees'
   // deferred split). Returns whether that was enough (else the leaf still
   // splits); the parent's separator changes, and its size with it.
-  absl::StatusOr<bool> ShiftToNeighbour(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                        size_t level, Node* n) const;
+  absl::StatusOr<bool> ShiftToNeighbour(NodeSink& sink, TreePath::Frames& path, size_t level,
+                                        Node* n) const;
   // For the overfull leaf `n` whose neighbour is full too: makes three
   // leaves of the two, each about two thirds full, instead of splitting `n`
   // into halves (the B*-tree's 2-to-3 split). Returns whether it did; the
   // parent gains a separator.
-  absl::StatusOr<bool> SplitTwoIntoThree(NodeSink& sink, std::vector<TreePath::Frame>& path,
-                                         size_t level, Node* n) const;
+  absl::StatusOr<bool> SplitTwoIntoThree(NodeSink& sink, TreePath::Frames& path, size_t level,
+                                         Node* n) const;
   absl::Status FreeSubtree(NodeSink& sink, uint64_t id) const;
 
   const uint64_t root_;
