@@ -62,6 +62,8 @@ class NodeCache {
     uint64_t usage ABSL_GUARDED_BY(mu) = 0;
   };
   static void Evict(Shard& s, uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  // Puts `entry` under `key`, evicting to make room; false when it is larger
+  // than a shard's budget.
   bool Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry);
   Shard& ShardFor(uint64_t key) { return shards_[(key * 0x9E3779B97F4A7C15ull) >> 60]; }
 
