@@ -132,6 +132,9 @@ const Comparator* DatabaseImpl::FindComparator(absl::string_view name) const {
 }
 
 void DatabaseImpl::LearnComparator(const Comparator* cmp) {
+  // FindComparator knows the byte-wise one: every transaction's OpenStore
+  // would otherwise take this lock.
+  if (cmp == BytewiseComparator()) return;
   MutexLock lock(&comparators_mu_);
   comparators_.emplace(cmp->Name(), cmp);
 }
