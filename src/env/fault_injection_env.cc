@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "util/mutex.h"
+#include "util/status.h"
 
 namespace sop {
 namespace {
@@ -93,7 +94,7 @@ struct FaultInjectionEnv::State {
       }
       --r.count;
       ++injected;
-      return r.error.ok() ? absl::AbortedError("short read") : r.error;
+      return r.error.ok() ? absl::AbortedError("short read") : Unshared(r.error);
     }
     return absl::OkStatus();
   }

@@ -32,6 +32,7 @@
 #include "spdlog/spdlog.h"
 #include "util/coding.h"
 #include "util/mutex.h"
+#include "util/status.h"
 
 namespace sop {
 namespace {
@@ -318,7 +319,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
   absl::Status Health() {
     {
       MutexLock lock(&mu_);
-      if (!failed_.ok()) return failed_;
+      if (!failed_.ok()) return Unshared(failed_);
     }
     return wal_ ? wal_->health() : absl::OkStatus();
   }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "util/coding.h"
+#include "util/status.h"
 
 namespace sop {
 namespace {
@@ -213,7 +214,7 @@ uint64_t Wal::Enqueue(WalRecordType type, std::string payload) {
   MutexLock lock(&mu_);
   uint64_t ticket = ++last_ticket_;
   if (!health_.ok()) {
-    w->status = health_;
+    w->status = Unshared(health_);
     w->done = true;
   } else {
     queue_.push_back(w);
@@ -250,7 +251,7 @@ absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
     w.cv.Wait(&mu_);
   }
   if (!w.done) Lead();
-  if (!w.status.ok()) return w.status;
+  if (!w.status.ok()) return Unshared(w.status);  // the leader may free the writer
   return w.seq;
 }
 
@@ -312,12 +313,12 @@ void Wal::Lead() {
           status.code(),
           absl::StrCat(status.message(), " (the log is read-only until the database is reopened)"));
     } else {
-      blocked_ = status;
+      blocked_ = Unshared(status);
     }
   }
   for (const std::shared_ptr<Writer>& m : group) {
     queue_.pop_front();
-    m->status = status;
+    m->status = Unshared(status);
     m->done = true;
   }
   leader_active_ = false;
@@ -413,7 +414,7 @@ uint64_t Wal::size() const {
 
 absl::Status Wal::health() const {
   MutexLock lock(&mu_);
-  return health_;
+  return Unshared(health_);
 }
 
 }  // namespace sop
