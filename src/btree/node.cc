@@ -77,6 +77,22 @@ uint32_t Node::Store(absl::string_view b) {
   return at;
 }
 
+Node Node::EditableCopy() const {
+  constexpr size_t kSpareBytes = 512, kSpareSlots = 4;
+  Node copy;
+  copy.leaf = leaf;
+  copy.children.reserve(children.size() + (leaf ? 0 : kSpareSlots));
+  copy.children = children;
+  copy.bytes = bytes;
+  copy.heap_.reserve(heap_.size() + kSpareBytes);
+  copy.heap_ = heap_;
+  copy.slots_.reserve(slots_.size() + kSpareSlots);
+  copy.slots_ = slots_;
+  copy.garbage_ = garbage_;
+  copy.prefix_len_ = prefix_len_;
+  return copy;
+}
+
 void Node::Forget(uint32_t len) {
   garbage_ += len;
   if (garbage_ > 1024 && garbage_ > heap_.size() / 2) Reclaim();

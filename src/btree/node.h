@@ -89,6 +89,11 @@ class Node {
 
   void Recount();  // recomputes `bytes`
 
+  // A copy with room for a few more entries: copy-on-write copies a node to
+  // change one entry, and a plain copy has no spare capacity, so its first
+  // insert would reallocate (and double) the key heap and the slots.
+  Node EditableCopy() const;
+
   friend std::string EncodeNode(const Node& node);
   friend absl::StatusOr<Node> DecodeNode(std::string&& bytes, absl::string_view where);
 

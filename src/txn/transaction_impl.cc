@@ -163,7 +163,7 @@ absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return it->second.get();
   auto base = Read(id);
   if (!base.ok()) return base.status();
-  auto copy = std::make_shared<Node>(**base);
+  auto copy = std::make_shared<Node>((*base)->EditableCopy());
   Node* raw = copy.get();
   local_.emplace(id, std::move(copy));
   return raw;

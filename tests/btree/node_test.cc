@@ -98,6 +98,45 @@ TEST(NodeTest, EditsMatchAModelThroughBufferReclaims) {
   EXPECT_EQ(copy.bytes, n.bytes);
 }
 
+// Copy-on-write edits a copy: it must hold the same entries, prefix and
+// heads as its source, and edits to it must leave the source alone.
+TEST(NodeTest, EditableCopyIsEqualAndIndependent) {
+  Node leaf;
+  for (int i = 0; i < 30; ++i) {
+    leaf.InsertEntry(i, "stem/" + std::to_string(1000 + i), i, std::string(i * 7, 'v'),
+                     ValueKind::kInline);
+  }
+  for (int i = 0; i < 10; ++i) leaf.EraseEntry(3);  // leaves dropped bytes in the buffer
+  const std::string before = EncodeNode(leaf);
+  const auto entries = Entries(leaf);
+
+  Node copy = leaf.EditableCopy();
+  EXPECT_EQ(EncodeNode(copy), before);
+  EXPECT_EQ(copy.bytes, leaf.bytes);
+  EXPECT_EQ(copy.prefix(), leaf.prefix());
+  for (size_t i = 0; i < leaf.size(); ++i) EXPECT_EQ(copy.head(i), leaf.head(i));
+
+  copy.InsertEntry(0, "other", 0, "x", ValueKind::kInline);  // shortens the prefix
+  copy.SetValue(5, std::string(3000, 'w'), ValueKind::kInline);
+  copy.EraseEntry(copy.size() - 1);
+  EXPECT_EQ(EncodeNode(leaf), before);
+  EXPECT_EQ(Entries(leaf), entries);
+  EXPECT_EQ(copy.prefix(), "");
+  auto back = DecodeNode(EncodeNode(copy), "test");
+  SOP_ASSERT_OK(back);
+  EXPECT_EQ(Entries(*back), Entries(copy));
+
+  Node internal;
+  internal.leaf = false;
+  internal.children = {5};
+  internal.InsertSeparator(0, "m", 0, 9);
+  Node icopy = internal.EditableCopy();
+  icopy.InsertSeparator(1, "t", 0, 12);
+  EXPECT_EQ(internal.children, (std::vector<uint64_t>{5, 9}));
+  EXPECT_EQ(icopy.children, (std::vector<uint64_t>{5, 9, 12}));
+  EXPECT_FALSE(icopy.leaf);
+}
+
 TEST(NodeTest, DamagedBytesGiveDataLossNeverACrash) {
   std::string good = EncodeNode(SampleLeaf());
   std::mt19937_64 rng(7);
