@@ -40,52 +40,33 @@ std::string ScratchDir() {
 }
 
 // Counts fdatasync calls on WAL files, to report commits per sync.
-class CountingEnv final : public sop::Env {
+class CountingEnv final : public sop::EnvWrapper {
  public:
+  CountingEnv() : EnvWrapper(sop::Env::Default()) {}
+
   std::atomic<int64_t> wal_syncs{0};
 
   absl::StatusOr<std::unique_ptr<sop::File>> OpenFile(const std::string& path,
                                                       sop::OpenMode mode) override {
-    auto f = base_->OpenFile(path, mode);
+    auto f = base()->OpenFile(path, mode);
     if (!f.ok()) return f;
     if (!absl::EndsWith(path, "-wal") && !absl::EndsWith(path, "-wal.tmp")) return f;
     return std::unique_ptr<sop::File>(new CountingFile(std::move(*f), &wal_syncs));
   }
-  bool FileExists(const std::string& p) override { return base_->FileExists(p); }
-  absl::Status RemoveFile(const std::string& p) override { return base_->RemoveFile(p); }
-  absl::Status RenameFile(const std::string& a, const std::string& b) override {
-    return base_->RenameFile(a, b);
-  }
-  absl::Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
-  absl::Status CreateDir(const std::string& d) override { return base_->CreateDir(d); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& d) override {
-    return base_->ListDir(d);
-  }
-  absl::StatusOr<std::unique_ptr<sop::FileLock>> LockFile(const std::string& p) override {
-    return base_->LockFile(p);
-  }
 
  private:
-  class CountingFile final : public sop::File {
+  class CountingFile final : public sop::FileWrapper {
    public:
-    CountingFile(std::unique_ptr<sop::File> f, std::atomic<int64_t>* n) : f_(std::move(f)), n_(n) {}
-    absl::StatusOr<size_t> ReadAt(uint64_t o, absl::Span<char> d) override {
-      return f_->ReadAt(o, d);
-    }
-    absl::Status WriteAt(uint64_t o, absl::string_view d) override { return f_->WriteAt(o, d); }
+    CountingFile(std::unique_ptr<sop::File> f, std::atomic<int64_t>* n)
+        : FileWrapper(std::move(f)), n_(n) {}
     absl::Status Sync() override {
       n_->fetch_add(1, std::memory_order_relaxed);
-      return f_->Sync();
+      return FileWrapper::Sync();
     }
-    absl::Status Truncate(uint64_t s) override { return f_->Truncate(s); }
-    absl::StatusOr<uint64_t> Size() override { return f_->Size(); }
-    const std::string& path() const override { return f_->path(); }
 
    private:
-    std::unique_ptr<sop::File> f_;
     std::atomic<int64_t>* n_;
   };
-  sop::Env* base_ = sop::Env::Default();
 };
 
 using sop::bench::BareFdatasyncSeconds;

@@ -4,6 +4,7 @@
 // implementation (Env::Default()) calls POSIX; NewMemEnv() keeps files in
 // memory; FaultInjectionEnv (fault_injection_env.h) wraps either and simulates
 // power loss and I/O errors, which is how SOP's durability claims are tested.
+// EnvWrapper and FileWrapper forward every call, for Envs that change a few.
 //
 // Errors: NotFound (no such file), AlreadyExists, FailedPrecondition (locked
 // by another process), ResourceExhausted (ENOSPC), Unavailable (other I/O
@@ -120,6 +121,65 @@ class Env {
   // if another process, or another open of the same path in this process,
   // holds it.
   virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+};
+
+// A File that forwards every call to another one, which it owns. Derive from
+// it and override the calls to observe or change (a test that holds a Sync,
+// a benchmark that counts them); the rest behave as the base file's.
+// Thread-safety: as the base file's, plus whatever the overrides add.
+class FileWrapper : public File {
+ public:
+  explicit FileWrapper(std::unique_ptr<File> base) : base_(std::move(base)) {}
+
+  File* base() const { return base_.get(); }
+
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<char> dst) override {
+    return base_->ReadAt(offset, dst);
+  }
+  absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
+    return base_->WriteAt(offset, data);
+  }
+  absl::Status Sync() override { return base_->Sync(); }
+  absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
+  absl::StatusOr<uint64_t> Size() override { return base_->Size(); }
+  const std::string& path() const override { return base_->path(); }
+  absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t offset, uint64_t length) override {
+    return base_->Map(offset, length);
+  }
+
+ private:
+  const std::unique_ptr<File> base_;
+};
+
+// An Env that forwards every call to another Env, which must outlive it
+// (LevelDB's EnvWrapper). Derive from it and override the calls to observe
+// or change; OpenFile can wrap the files it returns in a FileWrapper.
+// Thread-safety: as the base Env's, plus whatever the overrides add.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* base) : base_(base) {}
+
+  Env* base() const { return base_; }
+
+  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
+    return base_->OpenFile(path, mode);
+  }
+  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
+  absl::Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
+  absl::Status RenameFile(const std::string& from, const std::string& to) override {
+    return base_->RenameFile(from, to);
+  }
+  absl::Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+  absl::Status CreateDir(const std::string& dir) override { return base_->CreateDir(dir); }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return base_->ListDir(dir);
+  }
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+
+ private:
+  Env* const base_;
 };
 
 // An Env whose files live in memory, for tests and ephemeral databases. Each

@@ -20,17 +20,47 @@ namespace {
 
 using testing::TempDir;
 
-class EnvTest : public ::testing::TestWithParam<bool> {
+// Forwards everything through EnvWrapper and FileWrapper, counting the
+// files it wraps: the wrappers must keep the whole Env contract.
+class ForwardingEnv final : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
+    auto f = EnvWrapper::OpenFile(path, mode);
+    if (!f.ok()) return f;
+    ++wrapped;
+    return std::unique_ptr<File>(new FileWrapper(*std::move(f)));
+  }
+  int wrapped = 0;
+};
+
+enum class EnvKind { kMemory, kPosix, kWrappedPosix };
+void PrintTo(EnvKind kind, std::ostream* os) { *os << static_cast<int>(kind); }
+
+class EnvTest : public ::testing::TestWithParam<EnvKind> {
  protected:
-  EnvTest() : mem_(NewMemEnv()) {
-    env_ = GetParam() ? Env::Default() : mem_.get();
-    root_ = GetParam() ? dir_.path() : "/mem";
+  EnvTest() : mem_(NewMemEnv()), wrapper_(Env::Default()) {
+    switch (GetParam()) {
+      case EnvKind::kMemory:
+        env_ = mem_.get();
+        root_ = "/mem";
+        break;
+      case EnvKind::kPosix:
+        env_ = Env::Default();
+        root_ = dir_.path();
+        break;
+      case EnvKind::kWrappedPosix:
+        env_ = &wrapper_;
+        root_ = dir_.path();
+        break;
+    }
     SOP_EXPECT_OK(env_->CreateDir(root_));
   }
   std::string P(const std::string& name) { return root_ + "/" + name; }
 
   TempDir dir_;
   std::unique_ptr<Env> mem_;
+  ForwardingEnv wrapper_;
   Env* env_;
   std::string root_;
 };
@@ -52,6 +82,9 @@ TEST_P(EnvTest, WriteReadTruncateAndSize) {
   EXPECT_TRUE(absl::IsDataLoss(ReadExactly(**f, 13, absl::MakeSpan(past))));
   SOP_ASSERT_OK((*f)->Truncate(3));
   EXPECT_EQ(*(*f)->Size(), 3u);
+  if (GetParam() == EnvKind::kWrappedPosix) {
+    EXPECT_EQ(wrapper_.wrapped, 1);
+  }
 }
 
 TEST_P(EnvTest, OpenExistingMissingFileIsNotFound) {
@@ -172,9 +205,19 @@ TEST(PosixEnvTest, FailingSystemCallsGiveCleanErrors) {
   EXPECT_FALSE(mapped.ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(PosixAndMemory, EnvTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& p) {
-                           return p.param ? "Posix" : "Memory";
+INSTANTIATE_TEST_SUITE_P(PosixAndMemory, EnvTest,
+                         ::testing::Values(EnvKind::kMemory, EnvKind::kPosix,
+                                           EnvKind::kWrappedPosix),
+                         [](const ::testing::TestParamInfo<EnvKind>& p) {
+                           switch (p.param) {
+                             case EnvKind::kMemory:
+                               return "Memory";
+                             case EnvKind::kPosix:
+                               return "Posix";
+                             case EnvKind::kWrappedPosix:
+                               return "WrappedPosix";
+                           }
+                           return "Unknown";
                          });
 
 TEST(PosixEnvTest, SecondProcessGetsFailedPreconditionNamingHolderPid) {

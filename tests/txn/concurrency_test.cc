@@ -435,9 +435,9 @@ TEST(TinyCacheTest, ReadersAndWritersShareACacheThatKeepsEvicting) {
 
 // Holds every Sync of one file until released, so that a test can stop a
 // checkpoint in the middle of its writes.
-class SyncGateEnv : public Env {
+class SyncGateEnv : public EnvWrapper {
  public:
-  SyncGateEnv(Env* base, std::string gated) : base_(base), gated_(std::move(gated)) {}
+  SyncGateEnv(Env* base, std::string gated) : EnvWrapper(base), gated_(std::move(gated)) {}
 
   void Close() {  // the next Sync of the gated file waits
     MutexLock lock(&mu_);
@@ -456,32 +456,15 @@ class SyncGateEnv : public Env {
   }
 
   absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
-    auto f = base_->OpenFile(path, mode);
+    auto f = base()->OpenFile(path, mode);
     if (!f.ok() || path != gated_) return f;
     return std::unique_ptr<File>(new GatedFile(this, *std::move(f)));
   }
-  bool FileExists(const std::string& p) override { return base_->FileExists(p); }
-  absl::Status RemoveFile(const std::string& p) override { return base_->RemoveFile(p); }
-  absl::Status RenameFile(const std::string& a, const std::string& b) override {
-    return base_->RenameFile(a, b);
-  }
-  absl::Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
-  absl::Status CreateDir(const std::string& d) override { return base_->CreateDir(d); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& d) override {
-    return base_->ListDir(d);
-  }
-  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
-    return base_->LockFile(p);
-  }
 
  private:
-  class GatedFile : public File {
+  class GatedFile : public FileWrapper {
    public:
-    GatedFile(SyncGateEnv* env, std::unique_ptr<File> f) : env_(env), f_(std::move(f)) {}
-    absl::StatusOr<size_t> ReadAt(uint64_t o, absl::Span<char> d) override {
-      return f_->ReadAt(o, d);
-    }
-    absl::Status WriteAt(uint64_t o, absl::string_view d) override { return f_->WriteAt(o, d); }
+    GatedFile(SyncGateEnv* env, std::unique_ptr<File> f) : FileWrapper(std::move(f)), env_(env) {}
     absl::Status Sync() override {
       {
         MutexLock lock(&env_->mu_);
@@ -493,18 +476,13 @@ class SyncGateEnv : public Env {
         }
         --env_->held_;
       }
-      return f_->Sync();
+      return FileWrapper::Sync();
     }
-    absl::Status Truncate(uint64_t n) override { return f_->Truncate(n); }
-    absl::StatusOr<uint64_t> Size() override { return f_->Size(); }
-    const std::string& path() const override { return f_->path(); }
 
    private:
     SyncGateEnv* const env_;
-    const std::unique_ptr<File> f_;
   };
 
-  Env* const base_;
   const std::string gated_;
   Mutex mu_;
   CondVar cv_;
