@@ -8,6 +8,7 @@
 #include "sop/fault_injection_env.h"
 #include "test_util.h"
 #include "util/coding.h"
+#include "util/mutex.h"
 
 namespace sop {
 namespace {
@@ -238,6 +239,54 @@ TEST_F(WalTest, RewriteKeepsSelectedRecordsAndSeqsContinue) {
   EXPECT_EQ(records[0].seq, 5u);
   EXPECT_EQ(records[2].payload, "seven");
   EXPECT_FALSE(env_->FileExists(path_ + ".tmp"));
+}
+
+// A rewrite copies the synced records without holding appends off: an
+// append made while it copies completes at once, and the rewritten log
+// carries it (copied in the rewrite's second pass).
+TEST_F(WalTest, AppendsGoOnWhileARewriteCopies) {
+  Fill(50);
+  std::vector<WalRecord> records;
+  auto wal = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(wal);
+  Mutex mu;
+  CondVar cv;
+  bool copying = false, appended = false;
+  std::thread rewriter([&] {
+    SOP_EXPECT_OK((*wal)->Rewrite(40, [&](const WalRecord& r) {
+      if (r.seq == 1) {  // the first record copied: hold the copy until the append is done
+        MutexLock lock(&mu);
+        copying = true;
+        cv.SignalAll();
+        for (int i = 0; i < 500 && !appended; ++i) cv.WaitFor(&mu, std::chrono::milliseconds(10));
+        EXPECT_TRUE(appended) << "an append waited for the rewrite's copy";
+      }
+      return r.seq > 40;
+    }));
+  });
+  {
+    MutexLock lock(&mu);
+    while (!copying) cv.Wait(&mu);
+  }
+  auto seq = (*wal)->Append(WalRecordType::kLog, "during");
+  SOP_ASSERT_OK(seq);
+  EXPECT_EQ(*seq, 51u);
+  {
+    MutexLock lock(&mu);
+    appended = true;
+    cv.SignalAll();
+  }
+  rewriter.join();
+  SOP_ASSERT_OK((*wal)->Append(WalRecordType::kLog, "after"));
+  wal->reset();
+  auto again = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(again);
+  EXPECT_EQ((*again)->base_seq(), 40u);
+  ASSERT_EQ(records.size(), 12u);  // 41..50, "during", "after"
+  EXPECT_EQ(records[0].seq, 41u);
+  EXPECT_EQ(records[10].payload, "during");
+  EXPECT_EQ(records[11].seq, 52u);
+  EXPECT_EQ(records[11].payload, "after");
 }
 
 }  // namespace

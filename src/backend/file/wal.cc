@@ -93,6 +93,18 @@ bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t 
   return true;
 }
 
+// Appends the valid records from *off on to *records, leaving *off at the
+// first offset that holds none and *prev_seq at the last record's seq.
+void ReadRecords(absl::string_view content, uint64_t salt, uint64_t base_seq, uint64_t* off,
+                 uint64_t* prev_seq, std::vector<WalRecord>* records) {
+  Candidate c;
+  while (TryRecord(content, *off, salt, *prev_seq, std::max(*prev_seq, base_seq), &c)) {
+    records->push_back({c.type, c.seq, std::string(c.payload)});
+    *prev_seq = c.seq;
+    *off = c.next;
+  }
+}
+
 }  // namespace
 
 struct Wal::Writer {
@@ -158,21 +170,17 @@ absl::Status Wal::Parse(const std::string& path, const std::string& content, uin
   *base_seq = DecodeFixed64(header.data() + 16);
   *salt = DecodeFixed64(header.data() + 24);
 
-  uint64_t off = kHeaderSize;
-  uint64_t prev_seq = 0;
-  Candidate c;
   // Sequence numbers are far below 2^64 - kMaxSeqJump; a header claiming
   // otherwise is hostile.
   if (*base_seq > (uint64_t{1} << 62)) {
     return absl::DataLossError(
         absl::StrCat(path, ": offset 16: WAL base position ", *base_seq, " is impossible"));
   }
-  while (TryRecord(content, off, *salt, prev_seq, std::max(prev_seq, *base_seq), &c)) {
-    records->push_back({c.type, c.seq, std::string(c.payload)});
-    prev_seq = c.seq;
-    off = c.next;
-  }
+  uint64_t off = kHeaderSize;
+  uint64_t prev_seq = 0;
+  ReadRecords(content, *salt, *base_seq, &off, &prev_seq, records);
   // `off` holds no valid record. Damage, or a torn tail? See the file comment.
+  Candidate c;
   for (uint64_t p = off + 8; p + kRecordHeader <= content.size(); p += 8) {
     if (TryRecord(content, p, *salt, prev_seq, std::max(prev_seq, *base_seq), &c) &&
         c.group_offset > off) {
@@ -339,18 +347,33 @@ void Wal::Resume() {
 }
 
 absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep) {
-  MutexLock lock(&mu_);
-  while (leader_active_) idle_.Wait(&mu_);
-  if (!health_.ok()) return health_;
-  auto content = ReadAll(*file_);
-  if (!content.ok()) return content.status();
+  MutexLock rewriting(&rewrite_mu_);
+  // First, with appends going on, copy the records synced so far: they are
+  // never written again, and groups in flight write only past end_. Only the
+  // records appended meanwhile are read with appends held off, so a commit
+  // waits for them and two syncs, not for a pass over the whole log.
+  File* file;
+  uint64_t copied_end;
+  {
+    MutexLock lock(&mu_);
+    if (!health_.ok()) return health_;
+    file = file_.get();
+    copied_end = end_;
+  }
+  std::string content(copied_end, '\0');
+  if (auto st = ReadExactly(*file, 0, absl::MakeSpan(content)); !st.ok()) return st;
   uint64_t old_base = 0, old_salt = 0, old_end = 0;
   std::vector<WalRecord> records;
-  if (auto st = Parse(path_, content->substr(0, end_), &old_base, &old_salt, &old_end, &records);
-      !st.ok()) {
+  if (auto st = Parse(path_, content, &old_base, &old_salt, &old_end, &records); !st.ok()) {
     return st;
   }
-  std::string tmp = path_ + ".tmp";
+  if (old_end != copied_end) {
+    return absl::DataLossError(absl::StrCat(
+        path_, ": offset ", old_end, ": a synced WAL record does not read back (the log ends at ",
+        copied_end, ")"));
+  }
+  const uint64_t copied_seq = records.empty() ? 0 : records.back().seq;
+  const std::string tmp = path_ + ".tmp";
   auto fresh = Create(env_, tmp, base_seq);
   if (!fresh.ok()) return fresh.status();
   Wal& w = **fresh;
@@ -362,6 +385,35 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   if (!buf.empty()) {
     if (auto st = w.file_->WriteAt(kHeaderSize, buf); !st.ok()) return st;
     if (auto st = w.file_->Sync(); !st.ok()) return st;
+  }
+  uint64_t fresh_end = kHeaderSize + buf.size();
+
+  MutexLock lock(&mu_);
+  while (leader_active_) idle_.Wait(&mu_);
+  if (!health_.ok()) return health_;
+  if (end_ > copied_end) {
+    content.resize(end_);
+    if (auto st = ReadExactly(*file_, copied_end,
+                              absl::MakeSpan(content.data() + copied_end, end_ - copied_end));
+        !st.ok()) {
+      return st;
+    }
+    uint64_t off = copied_end, prev_seq = copied_seq;
+    records.clear();
+    ReadRecords(content, old_salt, old_base, &off, &prev_seq, &records);
+    if (off != end_) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": offset ", off, ": a synced WAL record does not read back"));
+    }
+    buf.clear();
+    for (const WalRecord& r : records) {
+      if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, fresh_end, r.payload);
+    }
+    if (!buf.empty()) {
+      if (auto st = w.file_->WriteAt(fresh_end, buf); !st.ok()) return st;
+      if (auto st = w.file_->Sync(); !st.ok()) return st;
+      fresh_end += buf.size();
+    }
   }
   if (auto st = env_->RenameFile(tmp, path_); !st.ok()) return st;
   if (auto st = env_->SyncDir(DirName(path_)); !st.ok()) {
@@ -375,7 +427,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   last_seq_ = std::max(last_seq_, base_seq);
   next_seq_ = std::max(next_seq_, base_seq + 1);
   salt_ = w.salt_;
-  end_ = kHeaderSize + buf.size();
+  end_ = fresh_end;
   size_ = end_;
   return absl::OkStatus();
 }

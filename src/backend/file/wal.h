@@ -87,7 +87,9 @@ class Wal {
 
   // Replaces the log by a new file holding the records `keep` selects, with
   // base_seq `base_seq`: written to `path`.tmp, synced, renamed over the log,
-  // directory synced. Appends wait meanwhile.
+  // directory synced. Appends go on while it copies the records already
+  // synced, and wait only while it copies those appended meanwhile and
+  // renames. `keep` runs on the calling thread and must not call into the log.
   absl::Status Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep);
 
   // Reads every record currently in the log, in order.
@@ -109,6 +111,7 @@ class Wal {
 
   Env* const env_;
   const std::string path_;
+  Mutex rewrite_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one Rewrite at a time
   mutable Mutex mu_;
   std::unique_ptr<File> file_ ABSL_GUARDED_BY(mu_);
   uint64_t base_seq_ ABSL_GUARDED_BY(mu_);
