@@ -10,16 +10,21 @@
 namespace sop {
 
 absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId* blob) const {
-  std::shared_lock lock(mu_);
-  auto it = map_.find(id);
-  if (it != map_.end()) {
+  const Shard& s = ShardOf(id);
+  std::shared_lock lock(s.mu);
+  auto it = s.map.find(id);
+  if (it != s.map.end()) {
     const auto& versions = it->second;
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
       if (v->version > snapshot) continue;
       if (v->deleted) break;
       if (v->node != nullptr) return v->node;
       if (std::shared_ptr<CachedNode> c = v->cached.lock()) {
-        c->referenced.store(true, std::memory_order_relaxed);
+        // Written only when it changes: a store on every hit would pull the
+        // entry's line away from the other readers' caches.
+        if (!c->referenced.load(std::memory_order_relaxed)) {
+          c->referenced.store(true, std::memory_order_relaxed);
+        }
         return CachedNode::Share(std::move(c));
       }
       *blob = v->blob;
@@ -31,9 +36,10 @@ absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId
 }
 
 void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<CachedNode>& cached) {
-  std::unique_lock lock(mu_);
-  auto it = map_.find(id);
-  if (it == map_.end()) return;
+  Shard& s = ShardOf(id);
+  std::unique_lock lock(s.mu);
+  auto it = s.map.find(id);
+  if (it == s.map.end()) return;
   for (NodeVersion& v : it->second) {
     if (v.node == nullptr && v.blob.page == blob.page) v.cached = cached;
   }
@@ -41,52 +47,59 @@ void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<Cached
 
 void Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
                        const std::vector<uint64_t>& deleted) {
-  std::unique_lock lock(mu_);
   for (const auto& [id, node] : nodes) {
-    map_[id].push_back(NodeVersion{version, BlobId{}, node, false});
-    dirty_.insert(id);
+    Shard& s = ShardOf(id);
+    std::unique_lock lock(s.mu);
+    s.map[id].push_back(NodeVersion{version, BlobId{}, node, false});
+    s.dirty.insert(id);
   }
   for (uint64_t id : deleted) {
-    map_[id].push_back(NodeVersion{version, BlobId{}, nullptr, true});
-    dirty_.insert(id);
+    Shard& s = ShardOf(id);
+    std::unique_lock lock(s.mu);
+    s.map[id].push_back(NodeVersion{version, BlobId{}, nullptr, true});
+    s.dirty.insert(id);
   }
 }
 
 void Registry::Unpublish(uint64_t version, const std::vector<uint64_t>& ids) {
-  std::unique_lock lock(mu_);
   for (uint64_t id : ids) {
-    auto it = map_.find(id);
-    if (it == map_.end()) continue;
+    Shard& s = ShardOf(id);
+    std::unique_lock lock(s.mu);
+    auto it = s.map.find(id);
+    if (it == s.map.end()) continue;
     auto& versions = it->second;
     versions.erase(std::remove_if(versions.begin(), versions.end(),
                                   [&](const NodeVersion& v) { return v.version == version; }),
                    versions.end());
-    if (it->second.empty()) map_.erase(it);
+    if (it->second.empty()) s.map.erase(it);
   }
 }
 
 void Registry::Load(uint64_t id, BlobId blob) {
-  std::unique_lock lock(mu_);
-  map_[id] = {NodeVersion{0, blob, nullptr, false}};
+  Shard& s = ShardOf(id);
+  std::unique_lock lock(s.mu);
+  s.map[id] = {NodeVersion{0, blob, nullptr, false}};
 }
 
 std::vector<std::pair<uint64_t, NodeVersion>> Registry::TakeDirty() {
-  std::unique_lock lock(mu_);
   std::vector<std::pair<uint64_t, NodeVersion>> out;
-  out.reserve(dirty_.size());
-  for (uint64_t id : dirty_) {
-    // An id whose only version was taken back (Unpublish) no longer exists.
-    if (auto it = map_.find(id); it != map_.end()) out.emplace_back(id, it->second.back());
+  for (Shard& s : shards_) {
+    std::unique_lock lock(s.mu);
+    for (uint64_t id : s.dirty) {
+      // An id whose only version was taken back (Unpublish) no longer exists.
+      if (auto it = s.map.find(id); it != s.map.end()) out.emplace_back(id, it->second.back());
+    }
+    s.dirty.clear();
   }
-  dirty_.clear();
   return out;
 }
 
 void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob,
                            const std::shared_ptr<CachedNode>& cached) {
-  std::unique_lock lock(mu_);
-  auto it = map_.find(id);
-  if (it == map_.end()) return;
+  Shard& s = ShardOf(id);
+  std::unique_lock lock(s.mu);
+  auto it = s.map.find(id);
+  if (it == s.map.end()) return;
   for (NodeVersion& v : it->second) {
     if (v.version == version) {
       v.blob = blob;
@@ -97,14 +110,16 @@ void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob,
 }
 
 void Registry::MarkDirty(uint64_t id) {
-  std::unique_lock lock(mu_);
-  dirty_.insert(id);
+  Shard& s = ShardOf(id);
+  std::unique_lock lock(s.mu);
+  s.dirty.insert(id);
 }
 
 bool Registry::Prune(uint64_t id, uint64_t oldest) {
-  std::unique_lock lock(mu_);
-  auto it = map_.find(id);
-  if (it == map_.end()) return true;
+  Shard& s = ShardOf(id);
+  std::unique_lock lock(s.mu);
+  auto it = s.map.find(id);
+  if (it == s.map.end()) return true;
   auto& versions = it->second;
   // Keep the newest version <= oldest (what the oldest reader sees) and all after it.
   size_t keep_from = 0;
@@ -113,21 +128,27 @@ bool Registry::Prune(uint64_t id, uint64_t oldest) {
   }
   versions.erase(versions.begin(), versions.begin() + keep_from);
   if (versions.size() == 1 && versions[0].deleted && versions[0].version <= oldest) {
-    map_.erase(it);
+    s.map.erase(it);
     return true;
   }
   return versions.size() == 1;
 }
 
 size_t Registry::size() const {
-  std::shared_lock lock(mu_);
-  return map_.size();
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::shared_lock lock(s.mu);
+    n += s.map.size();
+  }
+  return n;
 }
 
 size_t Registry::versions() const {
-  std::shared_lock lock(mu_);
   size_t n = 0;
-  for (const auto& [id, versions] : map_) n += versions.size();
+  for (const Shard& s : shards_) {
+    std::shared_lock lock(s.mu);
+    for (const auto& [id, versions] : s.map) n += versions.size();
+  }
   return n;
 }
 

@@ -13,6 +13,7 @@
 #ifndef SOP_SRC_REGISTRY_REGISTRY_H_
 #define SOP_SRC_REGISTRY_REGISTRY_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -105,11 +106,21 @@ class Registry {
   size_t versions() const;
 
  private:
-  mutable std::shared_mutex mu_;
-  // Oldest first. Nearly every id has one version: kept inline, a lookup
-  // touches one slot of the table instead of following a pointer.
-  absl::flat_hash_map<uint64_t, absl::InlinedVector<NodeVersion, 1>> map_;
-  absl::flat_hash_set<uint64_t> dirty_;
+  // Split by id, each part under its own lock: readers on two threads do not
+  // take turns on one lock's cache line, and a commit publishing a few nodes
+  // holds off only readers of the same part. A commit's versions need not
+  // appear in all parts at once: they are invisible until it is published.
+  struct alignas(64) Shard {
+    mutable std::shared_mutex mu;
+    // Oldest first. Nearly every id has one version: kept inline, a lookup
+    // touches one slot of the table instead of following a pointer.
+    absl::flat_hash_map<uint64_t, absl::InlinedVector<NodeVersion, 1>> map;
+    absl::flat_hash_set<uint64_t> dirty;
+  };
+  static constexpr size_t kShards = 16;
+  Shard& ShardOf(uint64_t id) const { return shards_[id % kShards]; }
+
+  mutable std::array<Shard, kShards> shards_;
 };
 
 }  // namespace sop

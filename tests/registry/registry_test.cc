@@ -1,0 +1,189 @@
+// Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
+
+#include "registry/registry.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "test_util.h"
+#include "util/mutex.h"
+
+namespace sop {
+namespace {
+
+// A leaf holding one entry whose value names its version, to tell versions apart.
+NodePtr Leaf(uint64_t version) {
+  auto n = std::make_shared<Node>();
+  n->InsertEntry(0, "k", 0, std::to_string(version), ValueKind::kInline);
+  return n;
+}
+
+std::string VersionOf(const NodePtr& node) { return std::string(node->value(0)); }
+
+TEST(RegistryTest, AReaderSeesTheNewestVersionAtItsSnapshot) {
+  Registry r;
+  r.Load(7, BlobId{100, 40});
+  r.Publish(3, {{7, Leaf(3)}}, {});
+  r.Publish(5, {{7, Leaf(5)}}, {});
+  r.Publish(6, {}, {7});
+
+  BlobId blob;
+  auto at0 = r.Resolve(7, 2, &blob);  // before any publish: the loaded blob
+  SOP_ASSERT_OK(at0);
+  EXPECT_EQ(*at0, nullptr);
+  EXPECT_EQ(blob, (BlobId{100, 40}));
+  for (uint64_t snapshot : {3, 4}) {
+    auto v = r.Resolve(7, snapshot, &blob);
+    SOP_ASSERT_OK(v);
+    EXPECT_EQ(VersionOf(*v), "3") << snapshot;
+  }
+  auto at5 = r.Resolve(7, 5, &blob);
+  SOP_ASSERT_OK(at5);
+  EXPECT_EQ(VersionOf(*at5), "5");
+  EXPECT_TRUE(absl::IsNotFound(r.Resolve(7, 6, &blob).status()));  // deleted at 6
+  EXPECT_TRUE(absl::IsNotFound(r.Resolve(8, 9, &blob).status()));  // never existed
+  EXPECT_EQ(r.versions(), 4u);
+}
+
+TEST(RegistryTest, UnpublishTakesBackOneCommitOnly) {
+  Registry r;
+  r.Publish(1, {{1, Leaf(1)}, {2, Leaf(1)}}, {});
+  r.Publish(2, {{1, Leaf(2)}, {3, Leaf(2)}}, {});
+  r.Unpublish(2, {1, 3});
+  BlobId blob;
+  auto v = r.Resolve(1, 9, &blob);
+  SOP_ASSERT_OK(v);
+  EXPECT_EQ(VersionOf(*v), "1");
+  EXPECT_TRUE(absl::IsNotFound(r.Resolve(3, 9, &blob).status()));
+  EXPECT_EQ(r.size(), 2u);  // id 3 existed only in the commit taken back
+}
+
+TEST(RegistryTest, TakeDirtyReturnsEveryChangedIdOnceWithItsNewestVersion) {
+  Registry r;
+  // Ids in every part of the registry, some changed twice.
+  for (uint64_t id = 1; id <= 100; ++id) r.Publish(1, {{id, Leaf(1)}}, {});
+  for (uint64_t id = 1; id <= 100; id += 3) r.Publish(2, {{id, Leaf(2)}}, {});
+  r.Unpublish(1, {50});
+  auto dirty = r.TakeDirty();
+  std::sort(dirty.begin(), dirty.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  ASSERT_EQ(dirty.size(), 99u);  // 50 was taken back
+  for (const auto& [id, v] : dirty) {
+    EXPECT_NE(id, 50u);
+    EXPECT_EQ(v.version, (id - 1) % 3 == 0 ? 2u : 1u) << id;
+  }
+  EXPECT_TRUE(r.TakeDirty().empty());
+  r.MarkDirty(42);
+  ASSERT_EQ(r.TakeDirty().size(), 1u);
+}
+
+TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
+  Registry r;
+  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {});
+  EXPECT_FALSE(r.Prune(9, 3));  // keeps 3 (the oldest reader's) and 4, 5
+  EXPECT_EQ(r.versions(), 3u);
+  BlobId blob;
+  auto v = r.Resolve(9, 3, &blob);
+  SOP_ASSERT_OK(v);
+  EXPECT_EQ(VersionOf(*v), "3");
+  EXPECT_TRUE(r.Prune(9, 5));
+  EXPECT_EQ(r.versions(), 1u);
+  r.Publish(6, {}, {9});
+  EXPECT_FALSE(r.Prune(9, 5));  // a reader at 5 still sees it
+  EXPECT_TRUE(r.Prune(9, 6));   // deleted and nobody sees past: gone
+  EXPECT_EQ(r.size(), 0u);
+}
+
+TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
+  Registry r;
+  r.Publish(1, {{4, Leaf(1)}}, {});
+  auto cached = std::make_shared<CachedNode>(Leaf(1));
+  r.MarkWritten(4, 1, BlobId{200, 30}, cached);
+  BlobId blob;
+  auto hit = r.Resolve(4, 1, &blob);
+  SOP_ASSERT_OK(hit);
+  ASSERT_NE(*hit, nullptr);
+  EXPECT_EQ(VersionOf(*hit), "1");
+  EXPECT_TRUE(cached->referenced.load());
+  hit->reset();
+  cached.reset();  // evicted: the registry's pointer expires
+  auto miss = r.Resolve(4, 1, &blob);
+  SOP_ASSERT_OK(miss);
+  EXPECT_EQ(*miss, nullptr);
+  EXPECT_EQ(blob, (BlobId{200, 30}));
+}
+
+// Readers resolve while a writer publishes, marks versions written and
+// prunes, as commits and checkpoints do, keeping what the oldest reader's
+// snapshot sees: every read finds exactly the version of its snapshot. Run
+// under TSan too (label concurrency).
+TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
+  Registry r;
+  constexpr uint64_t kIds = 64;
+  constexpr int kReaders = 3;
+  for (uint64_t id = 1; id <= kIds; ++id) r.Publish(1, {{id, Leaf(1)}}, {});
+  Mutex mu;  // what the database's snapshot list does: pins versions
+  uint64_t published = 1;
+  std::vector<uint64_t> pinned(kReaders, 0);  // 0: no snapshot held
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, hits{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < kReaders; ++t) {
+    readers.emplace_back([&, t] {
+      for (uint64_t i = t; !stop.load(); ++i) {
+        uint64_t snapshot;
+        {
+          MutexLock lock(&mu);
+          snapshot = published;
+          pinned[t] = snapshot;
+        }
+        BlobId blob;
+        auto v = r.Resolve(1 + i % kIds, snapshot, &blob);
+        ASSERT_TRUE(v.ok()) << v.status();
+        if (*v != nullptr) {
+          // Version `snapshot` changed every id: a reader at it sees exactly it.
+          ASSERT_EQ(VersionOf(*v), std::to_string(snapshot));
+          hits.fetch_add(1);
+        } else {
+          ASSERT_EQ(blob.page, 1 + i % kIds);
+        }
+        {
+          MutexLock lock(&mu);
+          pinned[t] = 0;
+        }
+        reads.fetch_add(1);
+      }
+    });
+  }
+  std::vector<std::shared_ptr<CachedNode>> cache;  // the node cache, holding the last checkpoint's
+  for (uint64_t version = 2; version <= 300; ++version) {
+    for (uint64_t id = 1; id <= kIds; ++id) r.Publish(version, {{id, Leaf(version)}}, {});
+    uint64_t oldest;
+    {
+      MutexLock lock(&mu);
+      published = version;
+      oldest = version;
+      for (uint64_t p : pinned) {
+        if (p != 0) oldest = std::min(oldest, p);
+      }
+    }
+    if (version % 10 == 0) {
+      cache.clear();
+      for (const auto& [id, v] : r.TakeDirty()) {
+        cache.push_back(std::make_shared<CachedNode>(v.node));
+        r.MarkWritten(id, v.version, BlobId{id, 1}, cache.back());
+      }
+    }
+    for (uint64_t id = 1; id <= kIds; ++id) r.Prune(id, oldest);
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_GT(hits.load(), 0u);
+}
+
+}  // namespace
+}  // namespace sop
