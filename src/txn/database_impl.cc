@@ -259,6 +259,17 @@ void DatabaseImpl::DrainIfFailedLocked() {
   if (failed) DrainLocked();
 }
 
+void DatabaseImpl::DiscardValuesLocked(const TransactionImpl& txn) {
+  // Refused before its record reached the log: nothing will ever refer to
+  // the values MakeValuesDurable applied, and Release() no longer takes
+  // applied blobs back. The next checkpoint frees them, as after an abort
+  // of a prepared transaction.
+  MutexLock snap(&snap_mu_);
+  for (const BlobId& id : txn.new_value_blobs()) {
+    pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
+  }
+}
+
 absl::Status DatabaseImpl::MakeValuesDurable(const TransactionImpl& txn) {
   // Large values first: durable before the record that refers to them.
   if (txn.new_value_blobs().empty()) return absl::OkStatus();
@@ -397,9 +408,11 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   {
     MutexLock lock(&commit_mu_);
     DrainIfFailedLocked();
-    if (auto st = Validate(txn); !st.ok()) return st;
-    pending =
-        ApplyAndEnqueueLocked(&txn, txn.record(), txn.write_keys(), CommitRecord(txn.record()), "");
+    absl::Status valid = Validate(txn);
+    pending = valid.ok() ? ApplyAndEnqueueLocked(&txn, txn.record(), txn.write_keys(),
+                                                 CommitRecord(txn.record()), "")
+                         : absl::StatusOr<Pending>(valid);
+    if (!pending.ok()) DiscardValuesLocked(txn);
   }
   if (!pending.ok()) return pending.status();
   return AwaitAndPublish(*pending);
@@ -411,12 +424,17 @@ absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view 
   {
     MutexLock lock(&commit_mu_);
     DrainIfFailedLocked();
-    if (prepared_.contains(xid)) {
-      return absl::AlreadyExistsError(absl::StrCat("transaction ", xid, " is already prepared"));
+    absl::Status valid =
+        prepared_.contains(xid)
+            ? absl::AlreadyExistsError(absl::StrCat("transaction ", xid, " is already prepared"))
+            : Validate(txn);
+    absl::StatusOr<uint64_t> t = valid.ok()
+                                     ? backend_->log()->Enqueue(PrepareRecord(xid, txn.record()))
+                                     : absl::StatusOr<uint64_t>(valid);
+    if (!t.ok()) {
+      DiscardValuesLocked(txn);
+      return t.status();
     }
-    if (auto st = Validate(txn); !st.ok()) return st;
-    auto t = backend_->log()->Enqueue(PrepareRecord(xid, txn.record()));
-    if (!t.ok()) return t.status();
     ticket = *t;
     // From here on it holds its keys.
     prepared_[std::string(xid)] = Prepared{txn.record(), txn.write_keys(), 0, false};

@@ -95,6 +95,9 @@ class DatabaseImpl final : public Database {
   // Applies the blobs of the transaction's large values, so they are durable
   // before the record that names them.
   absl::Status MakeValuesDurable(const TransactionImpl& txn);
+  // Frees (at the next checkpoint) the values MakeValuesDurable applied for a
+  // transaction refused before its record reached the log.
+  void DiscardValuesLocked(const TransactionImpl& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   uint64_t OldestSnapshot();
   // What the commits after `snapshot` wrote, or what a prepared transaction
   // holds, conflicts with what `txn` wrote (or read, if serializable)?
