@@ -70,7 +70,11 @@ class Database {
 
   // Closing checkpoints, so the next open has nothing to replay; a database
   // with nothing committed since its last checkpoint closes without writing.
-  // Every transaction must have ended.
+  // Transactions still open are cut off: their uncommitted changes are
+  // dropped (a prepared one stays in doubt in the files), and every later
+  // call on them, their stores, cursors and value readers fails with
+  // FailedPrecondition. No other thread may be using the database or its
+  // transactions while it is destroyed.
   virtual ~Database() = default;
 
   // Starts a transaction; never waits.

@@ -22,6 +22,7 @@ namespace sop {
 //
 // Destroying an unfinished transaction rolls it back. Not thread-safe: one
 // thread at a time. The RawStores and Cursors it hands out must not outlive it.
+// If its database is closed first, every call fails with FailedPrecondition.
 class Transaction {
  public:
   virtual ~Transaction() = default;

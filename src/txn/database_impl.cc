@@ -91,23 +91,27 @@ absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr
 
 DatabaseImpl::~DatabaseImpl() {
   if (!opened_) return;
+  {
+    // Transactions the application still holds fail cleanly from now on
+    // instead of reaching a database that is gone. What they changed is
+    // dropped; a prepared one stays in doubt in the files.
+    MutexLock snap(&snap_mu_);
+    for (TransactionImpl* txn : live_txns_) txn->Orphan();
+    live_txns_.clear();
+    live_snapshots_.clear();
+  }
   MutexLock serial(&checkpoint_mu_);
   MutexLock lock(&commit_mu_);
   DrainLocked();
   // Nothing committed since the last checkpoint and nothing waiting to be
   // freed: the files say everything already, and closing stays quick.
   if (checkpoint_lsn_ == last_lsn_ && pending_frees_.empty()) return;
-  bool no_snapshot;
-  {
-    MutexLock snap(&snap_mu_);
-    no_snapshot = live_snapshots_.empty();  // else a transaction outlives its database
-  }
   absl::Status st = CheckpointLocked();
   // The old copies checkpoints replaced are holes now: more checkpoints move
   // the nodes above them down, one checkpoint's worth of bytes at a time
   // and a few of those at most, so that the file shrinks by the holes.
   uint64_t budget = std::max<uint64_t>(4 * options_.checkpoint_dirty_bytes, 64 << 20);
-  while (st.ok() && no_snapshot && budget > 0) {
+  while (st.ok() && budget > 0) {
     uint64_t moved = 0;
     st = CheckpointLocked(std::min(budget, options_.checkpoint_dirty_bytes), &moved);
     if (moved == 0) break;
@@ -147,20 +151,19 @@ uint64_t DatabaseImpl::OldestSnapshot() {
 
 absl::StatusOr<std::unique_ptr<Transaction>> DatabaseImpl::Begin(TxnMode mode,
                                                                  const TxnOptions& options) {
-  uint64_t snapshot;
-  {
-    MutexLock lock(&snap_mu_);
-    snapshot = committed_.load(std::memory_order_acquire);
-    live_snapshots_.insert(snapshot);
-  }
-  return std::unique_ptr<Transaction>(
-      new TransactionImpl(this, mode, snapshot, /*replaying=*/false, options));
+  MutexLock lock(&snap_mu_);
+  uint64_t snapshot = committed_.load(std::memory_order_acquire);
+  auto txn = std::make_unique<TransactionImpl>(this, mode, snapshot, /*replaying=*/false, options);
+  live_snapshots_.insert(snapshot);
+  live_txns_.insert(txn.get());
+  return std::unique_ptr<Transaction>(std::move(txn));
 }
 
-void DatabaseImpl::EndTransaction(uint64_t snapshot) {
+void DatabaseImpl::EndTransaction(TransactionImpl* txn, uint64_t snapshot) {
   MutexLock lock(&snap_mu_);
   auto it = live_snapshots_.find(snapshot);
   if (it != live_snapshots_.end()) live_snapshots_.erase(it);
+  live_txns_.erase(txn);
 }
 
 absl::Status Database::Update(const std::function<absl::Status(Transaction&)>& fn,

@@ -65,7 +65,7 @@ class DatabaseImpl final : public Database {
   // snapshot, applies it to the newest state, logs it (sharing the sync with
   // concurrent committers) and publishes it in log order.
   absl::Status CommitWrite(TransactionImpl& txn);
-  void EndTransaction(uint64_t snapshot);
+  void EndTransaction(TransactionImpl* txn, uint64_t snapshot);
   // Comparators met in StoreOptions, so that commits re-applied to the newest
   // state find them by name.
   void LearnComparator(const Comparator* cmp);
@@ -161,6 +161,9 @@ class DatabaseImpl final : public Database {
   Mutex snap_mu_;
   CondVar published_cv_;
   std::multiset<uint64_t> live_snapshots_ ABSL_GUARDED_BY(snap_mu_);
+  // Open transactions the application holds, orphaned if it closes the
+  // database before it ends them.
+  absl::flat_hash_set<TransactionImpl*> live_txns_ ABSL_GUARDED_BY(snap_mu_);
   std::atomic<uint64_t> committed_{0};          // newest durable, visible commit version
   int inflight_ ABSL_GUARDED_BY(snap_mu_) = 0;  // enqueued, not yet finished
   // Commits in the log, not yet visible, oldest first. The log syncs in

@@ -106,6 +106,9 @@ TransactionImpl::~TransactionImpl() {
 }
 
 absl::Status TransactionImpl::CheckActive() const {
+  if (orphaned_.load(std::memory_order_relaxed)) {
+    return absl::FailedPreconditionError("the transaction's database was closed");
+  }
   if (finished_) {
     return absl::InvalidArgumentError("the transaction has already committed or rolled back");
   }
@@ -439,7 +442,7 @@ absl::Status TransactionImpl::Prepare(absl::string_view xid) {
 }
 
 absl::Status TransactionImpl::CommitPrepared() {
-  if (finished_) return CheckActive();
+  if (finished_ || orphaned_.load(std::memory_order_relaxed)) return CheckActive();
   if (prepared_xid_.empty()) return absl::InvalidArgumentError("the transaction is not prepared");
   absl::Status st = db_->CommitPrepared(prepared_xid_);
   if (st.ok()) Finish();
@@ -474,6 +477,12 @@ absl::Status TransactionImpl::Commit() {
 
 absl::Status TransactionImpl::Rollback() {
   if (finished_) return absl::OkStatus();
+  if (orphaned_.load(std::memory_order_relaxed)) {
+    // The database is gone; it rolled back (or kept in doubt) what was open.
+    finished_ = true;
+    pins_.clear();
+    return absl::OkStatus();
+  }
   if (!prepared_xid_.empty()) {
     absl::Status st = db_->AbortPrepared(prepared_xid_);
     if (st.ok()) Finish();
@@ -491,8 +500,8 @@ void TransactionImpl::Finish() {
   if (finished_) return;
   finished_ = true;
   pins_.clear();  // views end with the transaction
-  if (replaying_) return;
-  db_->EndTransaction(snapshot_);
+  if (replaying_ || orphaned_.load(std::memory_order_relaxed)) return;
+  db_->EndTransaction(this, snapshot_);
 }
 
 }  // namespace sop

@@ -4,6 +4,7 @@
 #define SOP_SRC_TXN_TRANSACTION_IMPL_H_
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,6 +93,9 @@ class TransactionImpl final : public Transaction, public NodeSink {
   void ReleaseUnloggedBlob(BlobId id);
   // Checks the catalog and every store's tree and value blobs.
   absl::Status VerifyAll(std::vector<StoreReport>* report, const ProgressFn& progress = {});
+  // The database is closing with this transaction still open: from now on
+  // every call fails with FailedPrecondition and nothing reaches the database.
+  void Orphan() { orphaned_.store(true, std::memory_order_relaxed); }
   // Keeps `object` alive until the transaction ends (zero-copy views).
   void Pin(std::shared_ptr<const void> object) { pins_.push_back(std::move(object)); }
   // Applies one recovered operation (replay).
@@ -115,7 +119,8 @@ class TransactionImpl final : public Transaction, public NodeSink {
   const uint64_t snapshot_;
   const bool replaying_;
   bool finished_ = false;
-  std::string prepared_xid_;  // set once Prepare succeeded
+  std::atomic<bool> orphaned_{false};  // see Orphan()
+  std::string prepared_xid_;           // set once Prepare succeeded
   absl::Status poisoned_;
   const TxnOptions options_;
   const absl::Time deadline_;

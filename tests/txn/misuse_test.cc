@@ -88,6 +88,60 @@ TEST_F(MisuseTest, AFinishedTransactionRefusesEverything) {
   EXPECT_TRUE(absl::IsNotFound(Committed("s", "k2").status()));
 }
 
+// The application closes the database while it still holds transactions,
+// their stores, a cursor and a value reader: each then fails with
+// FailedPrecondition instead of reaching a database that is gone (under
+// ASan, a use after free), and the files keep exactly what was committed.
+TEST_F(MisuseTest, TransactionsThatOutliveTheirDatabaseFailCleanly) {
+  SOP_ASSERT_OK(Put("s", "k", "v"));
+  SOP_ASSERT_OK(Put("s", "big", std::string(100000, 'b')));  // a value outside the node
+  auto writer = Begin();
+  auto ws = writer->OpenStore("s");
+  SOP_ASSERT_OK(ws);
+  SOP_ASSERT_OK((*ws)->Put("uncommitted", "x"));
+  auto reader = Begin(TxnMode::kReadOnly);
+  auto rs = reader->OpenStore("s");
+  SOP_ASSERT_OK(rs);
+  auto cursor = (*rs)->NewCursor();
+  cursor->SeekToFirst();
+  ASSERT_TRUE(cursor->Valid());
+  auto value = (*rs)->NewValueReader("big");
+  SOP_ASSERT_OK(value);
+  auto prepared = Begin();
+  SOP_ASSERT_OK((*prepared->OpenStore("p"))->Put("pk", "pv"));
+  SOP_ASSERT_OK(prepared->Prepare("xid-1"));
+
+  db_.reset();
+
+  auto closed = [](const absl::Status& st) { return absl::IsFailedPrecondition(st); };
+  EXPECT_TRUE(closed((*ws)->Put("k2", "v"))) << (*ws)->Put("k2", "v");
+  EXPECT_TRUE(closed((*rs)->Get("k").status()));
+  EXPECT_TRUE(closed(reader->OpenStore("s").status()));
+  cursor->Next();
+  EXPECT_FALSE(cursor->Valid());
+  EXPECT_TRUE(closed(cursor->status())) << cursor->status();
+  std::string buf(10, '\0');
+  EXPECT_TRUE(closed((*value)->Read(0, absl::MakeSpan(buf))));
+  EXPECT_TRUE(closed((*value)->View().status()));
+  EXPECT_TRUE(closed(writer->Commit()));
+  EXPECT_TRUE(closed(prepared->CommitPrepared()));
+  SOP_EXPECT_OK(reader->Rollback());
+  cursor.reset();
+  value->reset();
+  reader.reset();
+  writer.reset();
+  prepared.reset();
+
+  Open();
+  EXPECT_EQ(*Committed("s", "k"), "v");
+  EXPECT_EQ(Committed("s", "big")->size(), 100000u);
+  EXPECT_TRUE(absl::IsNotFound(Committed("s", "uncommitted").status()));
+  EXPECT_EQ(db_->InDoubt(), std::vector<std::string>{"xid-1"});
+  SOP_ASSERT_OK(db_->CommitPrepared("xid-1"));
+  EXPECT_EQ(*Committed("p", "pk"), "pv");
+  SOP_EXPECT_OK(db_->Verify());
+}
+
 TEST_F(MisuseTest, TwoPhaseCommitCallsOutOfOrder) {
   SOP_ASSERT_OK(Put("s", "seed", "0"));  // so that the two below only write keys
   auto ro = Begin(TxnMode::kReadOnly);
