@@ -151,10 +151,14 @@ uint64_t DatabaseImpl::OldestSnapshot() {
 
 absl::StatusOr<std::unique_ptr<Transaction>> DatabaseImpl::Begin(TxnMode mode,
                                                                  const TxnOptions& options) {
-  MutexLock lock(&snap_mu_);
-  uint64_t snapshot = committed_.load(std::memory_order_acquire);
+  uint64_t snapshot;
+  {
+    MutexLock lock(&snap_mu_);
+    snapshot = committed_.load(std::memory_order_acquire);
+    live_snapshots_.insert(snapshot);
+  }
   auto txn = std::make_unique<TransactionImpl>(this, mode, snapshot, /*replaying=*/false, options);
-  live_snapshots_.insert(snapshot);
+  MutexLock lock(&snap_mu_);
   live_txns_.insert(txn.get());
   return std::unique_ptr<Transaction>(std::move(txn));
 }
