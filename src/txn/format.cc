@@ -12,6 +12,8 @@ constexpr char kRootMagic[8] = {'S', 'O', 'P', 'R', 'O', 'O', 'T', '1'};
 }  // namespace
 
 void AppendOp(std::string* record, const Op& op) {
+  // Two type bytes and three lengths of at most 5 bytes each.
+  record->reserve(record->size() + 17 + op.store.size() + op.key.size() + op.value.size());
   record->push_back(static_cast<char>(op.type));
   PutLengthPrefixed(record, op.store);
   PutLengthPrefixed(record, op.key);
@@ -37,7 +39,9 @@ bool DecodeOps(absl::string_view record, std::vector<Op>* ops) {
 }
 
 std::string CommitRecord(absl::string_view ops) {
-  std::string r(1, static_cast<char>(RecordKind::kCommit));
+  std::string r;
+  r.reserve(1 + ops.size());
+  r.push_back(static_cast<char>(RecordKind::kCommit));
   r.append(ops.data(), ops.size());
   return r;
 }

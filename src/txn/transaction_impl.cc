@@ -12,7 +12,9 @@
 namespace sop {
 
 std::string WriteKey(absl::string_view store, absl::string_view key) {
-  std::string k = "K";
+  std::string k;
+  k.reserve(6 + store.size() + key.size());
+  k.push_back('K');
   PutLengthPrefixed(&k, store);
   k.append(key.data(), key.size());
   return k;

@@ -40,6 +40,7 @@ void AppendRecord(std::string* out, uint64_t salt, WalRecordType type, uint64_t 
   EncodeFixed64(h + 8, seq);
   EncodeFixed64(h + 16, group_offset);
   EncodeFixed64(h + 24, RecordChecksum(salt, h, payload));
+  out->reserve(out->size() + kRecordHeader + Padded(payload.size()));
   out->append(h, kRecordHeader);
   out->append(payload.data(), payload.size());
   out->append(Padded(payload.size()) - payload.size(), '\0');
