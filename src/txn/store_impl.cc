@@ -167,7 +167,8 @@ class CursorImpl final : public Cursor {
     }
     epoch_ = store_->txn()->epoch();
     if (path_.valid()) {
-      saved_key_ = std::string(path_.leaf().key(path_.pos()));
+      absl::string_view key = path_.leaf().key(path_.pos());
+      saved_key_.assign(key.data(), key.size());  // reuses the buffer: no allocation a step
       saved_dup_ = path_.leaf().dup(path_.pos());
       Cover(saved_key_);
     } else if (forward) {
