@@ -168,9 +168,13 @@ class CursorImpl final : public Cursor {
     epoch_ = store_->txn()->epoch();
     if (path_.valid()) {
       absl::string_view key = path_.leaf().key(path_.pos());
-      saved_key_.assign(key.data(), key.size());  // reuses the buffer: no allocation a step
-      saved_dup_ = path_.leaf().dup(path_.pos());
-      Cover(saved_key_);
+      // Only a read-write transaction changes the tree under the cursor
+      // (Resync); a read-only one never needs the key again.
+      if (store_->txn()->mode() == TxnMode::kReadWrite) {
+        saved_key_.assign(key.data(), key.size());  // reuses the buffer: no allocation a step
+        saved_dup_ = path_.leaf().dup(path_.pos());
+      }
+      Cover(key);
     } else if (forward) {
       CoverToEnd();  // it looked all the way to the end
     } else {
