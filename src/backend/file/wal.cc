@@ -357,7 +357,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   uint64_t copied_end;
   {
     MutexLock lock(&mu_);
-    if (!health_.ok()) return health_;
+    if (!health_.ok()) return Unshared(health_);
     file = file_.get();
     copied_end = end_;
   }
@@ -391,7 +391,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
 
   MutexLock lock(&mu_);
   while (leader_active_) idle_.Wait(&mu_);
-  if (!health_.ok()) return health_;
+  if (!health_.ok()) return Unshared(health_);
   if (end_ > copied_end) {
     content.resize(end_);
     if (auto st = ReadExactly(*file_, copied_end,
@@ -420,7 +420,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   if (auto st = env_->SyncDir(DirName(path_)); !st.ok()) {
     // The rename may or may not survive a crash; both files are valid logs
     // for the current data file header, but this process must not go on.
-    health_ = st;
+    health_ = Unshared(st);
     return st;
   }
   file_ = std::move(w.file_);
