@@ -159,7 +159,10 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
     });
   }
   std::vector<std::shared_ptr<CachedNode>> cache;  // the node cache, holding the last checkpoint's
-  for (uint64_t version = 2; version <= 300; ++version) {
+  // At least 300 versions, and on until the readers have had their turn: on a
+  // loaded machine the writer can finish before a reader thread first runs.
+  for (uint64_t version = 2; version <= 300 || reads.load() < 1000 || hits.load() < 100;
+       ++version) {
     for (uint64_t id = 1; id <= kIds; ++id) r.Publish(version, {{id, Leaf(version)}}, {});
     uint64_t oldest;
     {
