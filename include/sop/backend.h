@@ -131,6 +131,22 @@ class BlobStore {
   // The metadata record `name`; NotFound if unset.
   virtual absl::StatusOr<std::string> GetMeta(absl::string_view name) = 0;
 
+  // Makes the content of every finished BlobWriter durable without storing
+  // its blob (FileBackend: syncs the data file). Such a blob stays reserved
+  // and reads like a stored one; a crash frees it. This is for a caller that
+  // names the blob in a record of its own log and stores it (a batch with
+  // WriteBatch::PutWritten) only later, claiming it back with Claim() when it
+  // replays that record after a crash. Errors: the store's sticky write
+  // error, or the sync's.
+  virtual absl::Status SyncWritten() = 0;
+  // At recovery, before anything is reserved: takes back `id`, which
+  // SyncWritten() made durable before a crash, as reserved and written, as
+  // its BlobWriter had left it. DataLoss if its pages are not free (the
+  // caller's log and the store disagree). Harmless for a blob that is still
+  // reserved and written (a store that outlived its user, as the memory
+  // backend does).
+  virtual absl::Status Claim(BlobId id) = 0;
+
   // Applies `batch` atomically and durably (one-phase). On error nothing of
   // the batch is visible now or after a crash; its reservations stay
   // reserved so the caller may retry or Release them. ResourceExhausted when

@@ -105,7 +105,7 @@ DatabaseImpl::~DatabaseImpl() {
   DrainLocked();
   // Nothing committed since the last checkpoint and nothing waiting to be
   // freed: the files say everything already, and closing stays quick.
-  if (checkpoint_lsn_ == last_lsn_ && pending_frees_.empty()) return;
+  if (checkpoint_lsn_ == last_lsn_ && pending_frees_.empty() && unrecorded_.empty()) return;
   absl::Status st = CheckpointLocked();
   // The old copies checkpoints replaced are holes now: more checkpoints move
   // the nodes above them down, one checkpoint's worth of bytes at a time
@@ -268,17 +268,24 @@ void DatabaseImpl::DrainIfFailedLocked() {
 
 void DatabaseImpl::DiscardValuesLocked(const TransactionImpl& txn) {
   // Refused before its record reached the log: nothing will ever refer to
-  // the values MakeValuesDurable applied, and Release() no longer takes
-  // applied blobs back. The next checkpoint frees them, as after an abort
-  // of a prepared transaction.
+  // the values StoreValues stored, and Release() does not take stored blobs
+  // back. The next checkpoint frees them, as after an abort of a prepared
+  // transaction.
   MutexLock snap(&snap_mu_);
   for (const BlobId& id : txn.new_value_blobs()) {
     pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
   }
 }
 
-absl::Status DatabaseImpl::MakeValuesDurable(const TransactionImpl& txn) {
-  // Large values first: durable before the record that refers to them.
+absl::Status DatabaseImpl::SyncValues(const TransactionImpl& txn) {
+  // Large values first: durable before the record that refers to them. They
+  // stay reservations, which a refused commit's rollback gives back and a
+  // crash frees, until the record claims them.
+  if (txn.new_value_blobs().empty()) return absl::OkStatus();
+  return backend_->blobs().SyncWritten();
+}
+
+absl::Status DatabaseImpl::StoreValues(const TransactionImpl& txn) {
   if (txn.new_value_blobs().empty()) return absl::OkStatus();
   WriteBatch batch;
   for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
@@ -332,6 +339,7 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     again.Rollback().IgnoreError();  // its work is taken; this only ends it
   }
   u.record_bytes = record.size();
+  if (own != nullptr) u.added = own->new_value_blobs();
   auto ticket = backend_->log()->Enqueue(std::move(record));
   if (!ticket.ok()) return ticket.status();
   p.ticket = *ticket;
@@ -378,6 +386,7 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
     while (!unpublished_.empty() && unpublished_.front().version <= p.version) {
       Unpublished& u = unpublished_.front();
       for (const BlobId& id : u.dropped) pending_frees_.emplace_back(u.version, id);
+      unrecorded_.insert(unrecorded_.end(), u.added.begin(), u.added.end());
       dirty_bytes_ += u.changed_bytes;
       log_bytes_ += u.record_bytes;
       committed_.store(u.version, std::memory_order_release);
@@ -410,7 +419,7 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
 
 absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   if (txn.record().empty()) return absl::OkStatus();  // nothing changed
-  if (auto st = MakeValuesDurable(txn); !st.ok()) return st;
+  if (auto st = SyncValues(txn); !st.ok()) return st;
   absl::StatusOr<Pending> pending;
   {
     MutexLock lock(&commit_mu_);
@@ -419,14 +428,14 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
     pending = valid.ok() ? ApplyAndEnqueueLocked(&txn, txn.record(), txn.write_keys(),
                                                  CommitRecord(txn.record()), "")
                          : absl::StatusOr<Pending>(valid);
-    if (!pending.ok()) DiscardValuesLocked(txn);
   }
+  // Refused, or never logged: the rollback gives the values back.
   if (!pending.ok()) return pending.status();
   return AwaitAndPublish(*pending);
 }
 
 absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view xid) {
-  if (auto st = MakeValuesDurable(txn); !st.ok()) return st;
+  if (auto st = StoreValues(txn); !st.ok()) return st;
   uint64_t ticket;
   {
     MutexLock lock(&commit_mu_);
@@ -559,17 +568,25 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   root.next_dup = next_dup_;
   uint64_t lsn, log_bytes;
   std::vector<std::pair<uint64_t, BlobId>> pending;  // pending_frees_ now
+  absl::flat_hash_set<uint64_t> unrecorded;          // pages of unrecorded_ now
+  size_t unrecorded_taken;
   {
     MutexLock snap(&snap_mu_);
     lsn = last_lsn_;
     log_bytes = log_bytes_;
     pending = pending_frees_;
+    for (const BlobId& id : unrecorded_) unrecorded.insert(id.page);
+    unrecorded_taken = unrecorded_.size();
   }
   const size_t pending_taken = pending.size();
   const uint64_t dirty_bytes = dirty_bytes_.load(std::memory_order_relaxed);
-  // Undecided prepared transactions must find their prepare records on replay.
+  // Undecided prepared transactions must find their prepare records on
+  // replay. One whose record is durable but whose lsn its thread has not
+  // noted yet (lsn 0) keeps the whole log.
   uint64_t keep_from = lsn;
-  for (const auto& [xid, p] : prepared_) keep_from = std::min(keep_from, p.lsn - 1);
+  for (const auto& [xid, p] : prepared_) {
+    keep_from = std::min(keep_from, p.lsn == 0 ? 0 : p.lsn - 1);
+  }
   MutexUnlock writing(&commit_mu_);
 
   WriteBatch batch;
@@ -684,17 +701,30 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   if (!root_blob.ok()) return undo(root_blob.status());
   if (root_blob_.page != 0) deletes.push_back(root_blob_);
 
-  // 3. Blobs superseded at versions every live snapshot is past.
+  // 3. Blobs superseded at versions every live snapshot is past. A value
+  // never stored (its commit's record claims it) is only given back, once
+  // the batch has made its dropping durable.
   pending.insert(pending.end(), new_frees.begin(), new_frees.end());
   std::vector<std::pair<uint64_t, BlobId>> still_pending;
+  std::vector<BlobId> releases;
   for (const auto& [version, blob] : pending) {
-    if (version <= oldest) {
-      deletes.push_back(blob);
-    } else {
+    if (version > oldest) {
       still_pending.emplace_back(version, blob);
+    } else if (unrecorded.erase(blob.page) > 0) {
+      releases.push_back(blob);
+    } else {
+      deletes.push_back(blob);
     }
   }
   for (const BlobId& blob : deletes) batch.Delete(blob);
+  // 4. The values commits up to `lsn` synced: stored now, since the log
+  // that names them is about to be trimmed.
+  {
+    MutexLock snap(&snap_mu_);
+    for (size_t i = 0; i < unrecorded_taken; ++i) {
+      if (unrecorded.contains(unrecorded_[i].page)) batch.PutWritten(unrecorded_[i]);
+    }
+  }
   batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
   batch.SetMeta(kLsnMeta, absl::StrCat(lsn));
   batch.SetMeta(kReplayFromMeta, absl::StrCat(keep_from));
@@ -717,9 +747,11 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
     still_pending.insert(still_pending.end(), pending_frees_.begin() + pending_taken,
                          pending_frees_.end());
     pending_frees_ = std::move(still_pending);
+    unrecorded_.erase(unrecorded_.begin(), unrecorded_.begin() + unrecorded_taken);
     log_bytes_ -= log_bytes;
   }
   dirty_bytes_ -= dirty_bytes;
+  for (const BlobId& blob : releases) blobs.Release(blob);
   for (const BlobId& blob : deletes) cache_.Erase(blob.page);
   for (const Written& w : written) {
     registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, w.node));
@@ -839,7 +871,7 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
   switch (e.kind) {
     case RecordKind::kCommit:
       if (record.seq <= in_image) return absl::OkStatus();
-      return ReplayOps(e.ops, record.seq);
+      return ReplayOps(e.ops, record.seq, /*claim=*/true);
     case RecordKind::kPrepare:
       prepared_[std::string(e.xid)] =
           Prepared{std::string(e.ops), KeysOf(e.ops), record.seq, false};
@@ -854,7 +886,7 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
       std::string ops = std::move(it->second.ops);
       prepared_.erase(it);
       if (record.seq <= in_image) return absl::OkStatus();
-      if (e.commit) return ReplayOps(ops, record.seq);
+      if (e.commit) return ReplayOps(ops, record.seq, /*claim=*/false);
       last_lsn_ = record.seq;
       return absl::OkStatus();
     }
@@ -862,10 +894,27 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
   return absl::OkStatus();
 }
 
-absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn) {
+absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, bool claim) {
   std::vector<Op> ops;
   if (!DecodeOps(ops_bytes, &ops)) {
     return absl::DataLossError(absl::StrCat("commit record ", lsn, " holds malformed operations"));
+  }
+  if (claim) {
+    // The values this commit synced: reserved again, stored by the next
+    // checkpoint (or given back, if a later record drops them).
+    for (const Op& op : ops) {
+      BlobId id;
+      if (op.kind != ValueKind::kBlob) continue;
+      if (!DecodeBlobId(op.value, &id)) {
+        return absl::DataLossError(
+            absl::StrCat("commit record ", lsn, " holds a malformed value reference"));
+      }
+      if (auto st = backend_->blobs().Claim(id); !st.ok()) {
+        return absl::Status(st.code(),
+                            absl::StrCat("replaying commit record ", lsn, ": ", st.message()));
+      }
+      unrecorded_.push_back(id);
+    }
   }
   uint64_t snapshot = committed_.load(std::memory_order_relaxed);
   TransactionImpl txn(this, TxnMode::kReadWrite, snapshot, /*replaying=*/true);

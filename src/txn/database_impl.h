@@ -92,10 +92,14 @@ class DatabaseImpl final : public Database {
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // DrainLocked(), but only after a failed commit.
   void DrainIfFailedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
-  // Applies the blobs of the transaction's large values, so they are durable
-  // before the record that names them.
-  absl::Status MakeValuesDurable(const TransactionImpl& txn);
-  // Frees (at the next checkpoint) the values MakeValuesDurable applied for a
+  // A commit's large values are synced, not stored, before the record that
+  // names them: the record claims them on replay, and the next checkpoint
+  // stores them (unrecorded_). A crash before the record leaves them free.
+  absl::Status SyncValues(const TransactionImpl& txn);
+  // A prepare's large values are stored before its record: an in-doubt
+  // transaction may be decided long after checkpoints trimmed the log.
+  absl::Status StoreValues(const TransactionImpl& txn);
+  // Frees (at the next checkpoint) the values StoreValues stored for a
   // transaction refused before its record reached the log.
   void DiscardValuesLocked(const TransactionImpl& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   uint64_t OldestSnapshot();
@@ -117,6 +121,7 @@ class DatabaseImpl final : public Database {
   struct Unpublished {
     uint64_t version = 0, changed_bytes = 0, record_bytes = 0;
     std::vector<BlobId> dropped;  // value blobs its changes superseded
+    std::vector<BlobId> added;    // synced value blobs its record names
   };
   absl::StatusOr<Pending> ApplyAndEnqueueLocked(TransactionImpl* own, absl::string_view ops,
                                                 absl::flat_hash_set<std::string> keys,
@@ -124,7 +129,9 @@ class DatabaseImpl final : public Database {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status AwaitAndPublish(const Pending& p);
   // Applies logged operations as the next version (recovery).
-  absl::Status ReplayOps(absl::string_view ops, uint64_t lsn);
+  // `claim`: the record names the synced values it added (a commit record;
+  // a prepared transaction stored its own).
+  absl::Status ReplayOps(absl::string_view ops, uint64_t lsn, bool claim);
 
   const std::unique_ptr<Backend> backend_;
   const Options options_;
@@ -191,6 +198,10 @@ class DatabaseImpl final : public Database {
   // Blobs superseded at a commit version, freed once no snapshot that old
   // lives. Publishers append under snap_mu_.
   std::vector<std::pair<uint64_t, BlobId>> pending_frees_;
+  // Value blobs named by published commit records and not yet stored: the
+  // blob store holds them as reservations, the next checkpoint stores them
+  // (or releases those freed by then). Publishers append under snap_mu_.
+  std::vector<BlobId> unrecorded_;
   absl::flat_hash_set<uint64_t> unpruned_;  // ids that may still hold old versions
 };
 

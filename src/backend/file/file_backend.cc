@@ -206,6 +206,33 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     return std::unique_ptr<BlobWriter>(new FileBlobWriter(this, data_.get(), *id));
   }
 
+  absl::Status SyncWritten() override {
+    if (auto st = Health(); !st.ok()) return st;
+    if (auto st = data_->file().Sync(); !st.ok()) {
+      Fail(st);
+      return st;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Claim(BlobId id) override {
+    MutexLock lock(&mu_);
+    const uint64_t pages = data_->PagesFor(id.size);
+    auto held = reserved_.find(id.page);
+    if (held != reserved_.end() && held->second == pages && written_.contains(id.page)) {
+      return absl::OkStatus();
+    }
+    if (!space_.AllFree(id.page, pages) || id.page < data_->first_blob_page()) {
+      return absl::DataLossError(absl::StrCat(path_, ": the log names a blob at page ", id.page,
+                                              " of ", id.size, " bytes whose pages are taken"));
+    }
+    space_.MarkUsed(id.page, pages);
+    reserved_[id.page] = pages;
+    written_.insert(id.page);
+    NoteEnd();
+    return absl::OkStatus();
+  }
+
   void MarkWritten(BlobId id) {
     MutexLock lock(&mu_);
     written_.insert(id.page);

@@ -108,6 +108,16 @@ bool FreeSpaceMap::IsFree(uint64_t page) const {
   return page < it->first + it->second;
 }
 
+bool FreeSpaceMap::AllFree(uint64_t page, uint64_t n) const {
+  if (page < first_page_ || n > UINT64_MAX - page) return false;
+  if (page >= end_ || n == 0) return true;
+  auto it = by_start_.upper_bound(page);
+  if (it == by_start_.begin()) return false;
+  --it;
+  // Extents are maximal: one free extent must cover the range up to the end.
+  return it->first + it->second >= std::min(page + n, end_);
+}
+
 void FreeSpaceMap::ShrinkTail() {
   if (by_start_.empty()) return;
   auto last = std::prev(by_start_.end());

@@ -45,6 +45,8 @@ class FreeSpaceMap {
   void ShrinkTail();
 
   bool IsFree(uint64_t page) const;
+  // Whether every page of [page, page + n) is free or past the end.
+  bool AllFree(uint64_t page, uint64_t n) const;
   uint64_t end() const { return end_; }
   uint64_t free_pages() const { return free_pages_; }
   std::vector<Extent> extents() const { return {by_start_.begin(), by_start_.end()}; }

@@ -71,18 +71,18 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
 
   absl::StatusOr<std::string> Read(BlobId id) override {
     MutexLock lock(&mu_);
-    auto it = blobs_.find(id.page);
-    if (it == blobs_.end() || it->second.size() != id.size) {
+    const std::string* bytes = FindLocked(id);
+    if (bytes == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("no blob ", id.page, " of ", id.size, " bytes in the memory backend"));
     }
-    return it->second;
+    return *bytes;
   }
 
   absl::Status ReadRange(BlobId id, uint64_t offset, absl::Span<char> dst) override {
     MutexLock lock(&mu_);
-    auto it = blobs_.find(id.page);
-    if (it == blobs_.end() || it->second.size() != id.size) {
+    const std::string* bytes = FindLocked(id);
+    if (bytes == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("no blob ", id.page, " in the memory backend"));
     }
@@ -90,7 +90,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
       return absl::InvalidArgumentError(absl::StrCat("range ", offset, "+", dst.size(),
                                                      " is outside blob of ", id.size, " bytes"));
     }
-    it->second.copy(dst.data(), dst.size(), offset);
+    bytes->copy(dst.data(), dst.size(), offset);
     return absl::OkStatus();
   }
 
@@ -105,6 +105,20 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     auto it = meta_.find(std::string(name));
     if (it == meta_.end()) return absl::NotFoundError(absl::StrCat("no metadata ", name));
     return it->second;
+  }
+
+  // Memory is durable as soon as written.
+  absl::Status SyncWritten() override { return absl::OkStatus(); }
+
+  // This store does not outlive a crash: a blob to claim is still held.
+  absl::Status Claim(BlobId id) override {
+    MutexLock lock(&mu_);
+    auto it = reserved_.find(id.page);
+    if (it == reserved_.end() || it->second != id.size || !written_.contains(id.page)) {
+      return absl::DataLossError(
+          absl::StrCat("the log names blob ", id.page, ", which the memory backend does not hold"));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Apply(const WriteBatch& batch) override {
@@ -198,6 +212,15 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
   }
 
  private:
+  // A stored blob, or a written one SyncWritten() made readable.
+  const std::string* FindLocked(BlobId id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (auto it = blobs_.find(id.page); it != blobs_.end()) {
+      return it->second.size() == id.size ? &it->second : nullptr;
+    }
+    auto it = written_.find(id.page);
+    return it != written_.end() && it->second.size() == id.size ? &it->second : nullptr;
+  }
+
   absl::Status Check(const WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const auto& put : batch.puts()) {
       auto it = reserved_.find(put.id.page);
