@@ -515,10 +515,13 @@ absl::Status DatabaseImpl::AbortPrepared(absl::string_view xid) {
     return lsn.status();
   }
   prepared_.erase(std::string(xid));
+  MutexLock snap(&snap_mu_);
+  // The abort is part of the state a checkpoint takes from now on, as a
+  // published commit is: its record need not be replayed.
+  last_lsn_ = std::max(last_lsn_, *lsn);
   // Values it wrote outside the nodes are referenced by nothing now.
   std::vector<Op> decoded;
   if (DecodeOps(ops, &decoded)) {
-    MutexLock snap(&snap_mu_);
     for (const Op& op : decoded) {
       BlobId id;
       if (op.kind == ValueKind::kBlob && DecodeBlobId(op.value, &id)) {
@@ -880,6 +883,13 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
       auto it = prepared_.find(e.xid);
       if (it == prepared_.end()) {
         if (record.seq <= in_image) return absl::OkStatus();
+        // An abort changes nothing, and an older log may hold one whose
+        // prepare record a checkpoint trimmed (its cut was a commit logged
+        // before the abort).
+        if (!e.commit) {
+          last_lsn_ = record.seq;
+          return absl::OkStatus();
+        }
         return absl::DataLossError(absl::StrCat("log record ", record.seq, " decides transaction ",
                                                 e.xid, ", which was never prepared"));
       }

@@ -125,6 +125,21 @@ TEST_F(TwoPhaseTest, AnInDoubtTransactionCanBeAbortedAfterACrash) {
   SOP_ASSERT_OK(Write("k", "free again"));
 }
 
+// An abort after a later commit, then a checkpoint: the checkpoint's cut is
+// that commit, so the log keeps the abort record but not the prepare record
+// it decides. Recovery must still open.
+TEST_F(TwoPhaseTest, AnAbortLoggedAfterTheCheckpointsCutStillOpens) {
+  SOP_ASSERT_OK(Write("first", "v"));  // the store exists before the prepare
+  auto t = PrepareWrite("x5", "k", "never");
+  SOP_ASSERT_OK(Write("other", "v"));
+  SOP_ASSERT_OK(t->Rollback());
+  SOP_ASSERT_OK(db_->Checkpoint());
+  Crash();
+  EXPECT_TRUE(db_->InDoubt().empty());
+  EXPECT_TRUE(absl::IsNotFound(Read("k").status()));
+  EXPECT_EQ(*Read("other"), "v");
+}
+
 // One database: each transaction writes two keys, is prepared, then
 // committed. At every power-cut point, after recovery (in-doubt ones are
 // committed when their number is even, aborted when odd), every transaction
