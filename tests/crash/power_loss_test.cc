@@ -2,11 +2,11 @@
 //
 // Power cuts through the whole database: seeded workloads of transactions
 // over three stores (small and out-of-node values, removes, rollbacks, and
-// two-phase commits) with frequent checkpoints and log rewrites, cut at
+// two-phase commits and aborts) with frequent checkpoints and log rewrites, cut at
 // every file-system mutation, each cut in one of four ways (drop everything
 // unsynced, keep a random prefix, keep one torn at 512 B, or at 4 KiB).
 // After each cut the database must open; in-doubt transactions are decided
-// (even ones committed, odd ones aborted); then the contents must be
+// (an even "x" one is committed, the rest aborted); then the contents must be
 // exactly those after the acknowledged transactions, plus the one in flight
 // either wholly or not at all; and Verify must pass.
 //
@@ -41,7 +41,11 @@ struct Write {
 };
 struct Txn {
   std::vector<Write> writes;
-  enum { kCommit, kRollback, kTwoPhase } end = kCommit;
+  // kTwoPhaseAbort: prepared, and rolled back (an abort in the log) only
+  // after the next transaction; it writes store "z", which nothing else
+  // touches, so that it holds no key the next one needs.
+  enum { kCommit, kRollback, kTwoPhase, kTwoPhaseAbort } end = kCommit;
+  bool checkpoint_after = false;  // an explicit checkpoint once it ends
 };
 
 // A workload: 40 transactions made from the seed. Every committed one
@@ -52,7 +56,11 @@ std::vector<Txn> MakeWorkload(uint64_t seed) {
   std::vector<Txn> txns(40);
   for (Txn& t : txns) {
     uint64_t r = rng() % 10;
-    t.end = r == 0 ? Txn::kRollback : r <= 2 ? Txn::kTwoPhase : Txn::kCommit;
+    t.end = r == 0   ? Txn::kRollback
+            : r <= 2 ? Txn::kTwoPhase
+            : r == 3 ? Txn::kTwoPhaseAbort
+                     : Txn::kCommit;
+    t.checkpoint_after = rng() % 6 == 0;
     int n = 1 + static_cast<int>(rng() % 8);
     for (int i = 0; i < n; ++i) {
       Write w;
@@ -63,6 +71,7 @@ std::vector<Txn> MakeWorkload(uint64_t seed) {
         w.value = rng() % 12 == 0 ? testing::Pattern(rng(), 2000 + rng() % 4000)
                                   : absl::StrCat("v", rng() % 100000);
       }
+      if (t.end == Txn::kTwoPhaseAbort) w.store = "z";
       t.writes.push_back(std::move(w));
     }
   }
@@ -75,7 +84,7 @@ std::vector<Model> Expected(const std::vector<Txn>& txns) {
   std::vector<Model> after(1);
   Model m;
   for (const Txn& t : txns) {
-    if (t.end == Txn::kRollback) continue;
+    if (t.end == Txn::kRollback || t.end == Txn::kTwoPhaseAbort) continue;
     for (const Write& w : t.writes) {
       if (w.remove) {
         if (auto it = m.find(w.store); it != m.end()) {
@@ -108,6 +117,12 @@ int RunWorkload(Env& env, const std::vector<Txn>& txns, FaultInjectionEnv* cut_e
   if (!db.ok()) return 0;
   if (crash_at >= 0) cut_env->CrashAfter(crash_at);
   int acked = 0, i = 0;
+  std::unique_ptr<Transaction> held;  // prepared, aborted after the next transaction
+  auto abort_held = [&] {
+    bool ok = held == nullptr || held->Rollback().ok();
+    held.reset();
+    return ok;
+  };
   for (const Txn& t : txns) {
     ++i;
     auto txn = (*db)->Begin(TxnMode::kReadWrite);
@@ -118,20 +133,29 @@ int RunWorkload(Env& env, const std::vector<Txn>& txns, FaultInjectionEnv* cut_e
       absl::Status st = w.remove ? (*s)->Remove(w.key) : (*s)->Put(w.key, w.value);
       if (!st.ok() && !absl::IsNotFound(st)) return acked;
     }
-    if (t.end == Txn::kRollback) {
-      if (!(*txn)->Rollback().ok()) return acked;
+    if (t.end == Txn::kTwoPhaseAbort) {
+      // Named "a<n>": recovery aborts it if it is in doubt.
+      if (!abort_held() || !(*txn)->Prepare(absl::StrCat("a", i)).ok()) return acked;
+      held = std::move(*txn);
       continue;
     }
-    auto meta = (*txn)->OpenStore("meta");
-    if (!meta.ok() || !(*meta)->Put("count", absl::StrCat(acked + 1)).ok()) return acked;
-    if (t.end == Txn::kTwoPhase) {
-      if (!(*txn)->Prepare(absl::StrCat("x", acked + 1)).ok()) return acked;
-      if (!(*txn)->CommitPrepared().ok()) return acked;
-    } else if (!(*txn)->Commit().ok()) {
-      return acked;
+    if (t.end == Txn::kRollback) {
+      if (!(*txn)->Rollback().ok()) return acked;
+    } else {
+      auto meta = (*txn)->OpenStore("meta");
+      if (!meta.ok() || !(*meta)->Put("count", absl::StrCat(acked + 1)).ok()) return acked;
+      if (t.end == Txn::kTwoPhase) {
+        if (!(*txn)->Prepare(absl::StrCat("x", acked + 1)).ok()) return acked;
+        if (!(*txn)->CommitPrepared().ok()) return acked;
+      } else if (!(*txn)->Commit().ok()) {
+        return acked;
+      }
+      ++acked;
     }
-    ++acked;
+    if (!abort_held()) return acked;
+    if (t.checkpoint_after && !(*db)->Checkpoint().ok()) return acked;
   }
+  abort_held();
   return acked;
 }
 
@@ -197,7 +221,8 @@ bool CrashOnce(uint64_t seed, int64_t point, const std::vector<Txn>& txns,
       ADD_FAILURE() << where << "unknown xid " << xid;
       return false;
     }
-    absl::Status st = n % 2 == 0 ? (*db)->CommitPrepared(xid) : (*db)->AbortPrepared(xid);
+    const bool commit = xid[0] == 'x' && n % 2 == 0;
+    absl::Status st = commit ? (*db)->CommitPrepared(xid) : (*db)->AbortPrepared(xid);
     if (!st.ok()) {
       ADD_FAILURE() << where << "deciding " << xid << ": " << st;
       return false;
