@@ -31,6 +31,9 @@ namespace {
 constexpr char kRootMeta[] = "sop.root";
 constexpr char kLsnMeta[] = "sop.lsn";
 constexpr char kReplayFromMeta[] = "sop.replay_from";
+// Blobs a checkpoint left to free once older snapshots end: a crash ends
+// them all, so the next open frees these (concatenated 16-byte blob ids).
+constexpr char kWaitingFreesMeta[] = "sop.waiting_frees";
 
 class BytewiseComparatorImpl final : public Comparator {
  public:
@@ -731,6 +734,10 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
   batch.SetMeta(kLsnMeta, absl::StrCat(lsn));
   batch.SetMeta(kReplayFromMeta, absl::StrCat(keep_from));
+  std::string waiting;
+  for (const auto& [version, blob] : still_pending) waiting += EncodeBlobId(blob);
+  batch.SetMeta(kWaitingFreesMeta,
+                waiting.empty() ? std::nullopt : std::optional<std::string>(std::move(waiting)));
 
   if (auto st = blobs.Apply(batch); !st.ok()) return undo(st);
 
@@ -823,6 +830,16 @@ absl::Status DatabaseImpl::Recover() {
     if (!absl::SimpleAtoi(*v, &replay_from) || replay_from > lsn) {
       return absl::DataLossError("sop.replay_from is malformed");
     }
+  }
+  if (auto v = blobs.GetMeta(kWaitingFreesMeta); v.ok()) {
+    // No snapshot outlived the process: free them at the next checkpoint.
+    absl::string_view ids = *v;
+    for (; ids.size() >= 16; ids.remove_prefix(16)) {
+      BlobId id;
+      if (!DecodeBlobId(ids.substr(0, 16), &id)) break;
+      pending_frees_.emplace_back(0, id);
+    }
+    if (!ids.empty()) return absl::DataLossError("sop.waiting_frees is malformed");
   }
   last_lsn_ = lsn;
   checkpoint_lsn_ = lsn;
