@@ -522,17 +522,21 @@ absl::Status DatabaseImpl::AbortPrepared(absl::string_view xid) {
   // The abort is part of the state a checkpoint takes from now on, as a
   // published commit is: its record need not be replayed.
   last_lsn_ = std::max(last_lsn_, *lsn);
-  // Values it wrote outside the nodes are referenced by nothing now.
+  FreeValuesOf(ops);
+  return absl::OkStatus();
+}
+
+void DatabaseImpl::FreeValuesOf(absl::string_view ops) {
+  // An aborted transaction's values outside the nodes (stored before its
+  // prepare record) are referenced by nothing now.
   std::vector<Op> decoded;
-  if (DecodeOps(ops, &decoded)) {
-    for (const Op& op : decoded) {
-      BlobId id;
-      if (op.kind == ValueKind::kBlob && DecodeBlobId(op.value, &id)) {
-        pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
-      }
+  if (!DecodeOps(ops, &decoded)) return;
+  for (const Op& op : decoded) {
+    BlobId id;
+    if (op.kind == ValueKind::kBlob && DecodeBlobId(op.value, &id)) {
+      pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
     }
   }
-  return absl::OkStatus();
 }
 
 DatabaseStats DatabaseImpl::Stats() {
@@ -914,6 +918,7 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
       prepared_.erase(it);
       if (record.seq <= in_image) return absl::OkStatus();
       if (e.commit) return ReplayOps(ops, record.seq, /*claim=*/false);
+      FreeValuesOf(ops);
       last_lsn_ = record.seq;
       return absl::OkStatus();
     }

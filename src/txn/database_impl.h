@@ -102,6 +102,9 @@ class DatabaseImpl final : public Database {
   // Frees (at the next checkpoint) the values StoreValues stored for a
   // transaction refused before its record reached the log.
   void DiscardValuesLocked(const TransactionImpl& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Frees (at the next checkpoint) the stored values of the operations of an
+  // aborted prepared transaction. Call under snap_mu_, or while recovering.
+  void FreeValuesOf(absl::string_view ops);
   uint64_t OldestSnapshot();
   // What the commits after `snapshot` wrote, or what a prepared transaction
   // holds, conflicts with what `txn` wrote (or read, if serializable)?
