@@ -269,30 +269,12 @@ void DatabaseImpl::DrainIfFailedLocked() {
   if (failed) DrainLocked();
 }
 
-void DatabaseImpl::DiscardValuesLocked(const TransactionImpl& txn) {
-  // Refused before its record reached the log: nothing will ever refer to
-  // the values StoreValues stored, and Release() does not take stored blobs
-  // back. The next checkpoint frees them, as after an abort of a prepared
-  // transaction.
-  MutexLock snap(&snap_mu_);
-  for (const BlobId& id : txn.new_value_blobs()) {
-    pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
-  }
-}
-
 absl::Status DatabaseImpl::SyncValues(const TransactionImpl& txn) {
   // Large values first: durable before the record that refers to them. They
   // stay reservations, which a refused commit's rollback gives back and a
   // crash frees, until the record claims them.
   if (txn.new_value_blobs().empty()) return absl::OkStatus();
   return backend_->blobs().SyncWritten();
-}
-
-absl::Status DatabaseImpl::StoreValues(const TransactionImpl& txn) {
-  if (txn.new_value_blobs().empty()) return absl::OkStatus();
-  WriteBatch batch;
-  for (const BlobId& id : txn.new_value_blobs()) batch.PutWritten(id);
-  return backend_->blobs().Apply(batch);
 }
 
 absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
@@ -438,7 +420,7 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
 }
 
 absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view xid) {
-  if (auto st = StoreValues(txn); !st.ok()) return st;
+  if (auto st = SyncValues(txn); !st.ok()) return st;
   uint64_t ticket;
   {
     MutexLock lock(&commit_mu_);
@@ -450,10 +432,7 @@ absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view 
     absl::StatusOr<uint64_t> t = valid.ok()
                                      ? backend_->log()->Enqueue(PrepareRecord(xid, txn.record()))
                                      : absl::StatusOr<uint64_t>(valid);
-    if (!t.ok()) {
-      DiscardValuesLocked(txn);
-      return t.status();
-    }
+    if (!t.ok()) return t.status();  // the rollback, if any, gives the values back
     ticket = *t;
     // From here on it holds its keys.
     prepared_[std::string(xid)] = Prepared{txn.record(), txn.write_keys(), 0, false};
@@ -463,7 +442,16 @@ absl::Status DatabaseImpl::PrepareWrite(TransactionImpl& txn, absl::string_view 
   auto lsn = backend_->log()->Await(ticket);
   {
     MutexLock snap(&snap_mu_);
-    if (!lsn.ok()) pipeline_failed_ = true;
+    if (!lsn.ok()) {
+      pipeline_failed_ = true;
+    } else {
+      // Part of the state a checkpoint takes from now on, as a published
+      // commit is: the checkpoint stores the values, and replay, which
+      // reads the record again while it is undecided, does not claim them.
+      last_lsn_ = std::max(last_lsn_, *lsn);
+      unrecorded_.insert(unrecorded_.end(), txn.new_value_blobs().begin(),
+                         txn.new_value_blobs().end());
+    }
     --inflight_;
     published_cv_.SignalAll();
   }
@@ -527,8 +515,8 @@ absl::Status DatabaseImpl::AbortPrepared(absl::string_view xid) {
 }
 
 void DatabaseImpl::FreeValuesOf(absl::string_view ops) {
-  // An aborted transaction's values outside the nodes (stored before its
-  // prepare record) are referenced by nothing now.
+  // An aborted transaction's values outside the nodes are referenced by
+  // nothing now.
   std::vector<Op> decoded;
   if (!DecodeOps(ops, &decoded)) return;
   for (const Op& op : decoded) {
@@ -899,7 +887,9 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
     case RecordKind::kPrepare:
       prepared_[std::string(e.xid)] =
           Prepared{std::string(e.ops), KeysOf(e.ops), record.seq, false};
-      return absl::OkStatus();
+      if (record.seq <= in_image) return absl::OkStatus();  // its values are stored
+      last_lsn_ = record.seq;
+      return ClaimValues(e.ops, record.seq);
     case RecordKind::kDecision: {
       auto it = prepared_.find(e.xid);
       if (it == prepared_.end()) {
@@ -926,27 +916,36 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
   return absl::OkStatus();
 }
 
+absl::Status DatabaseImpl::ClaimValues(absl::string_view ops_bytes, uint64_t lsn) {
+  // The values the record's transaction synced: reserved again, stored by
+  // the next checkpoint (or given back, if a later record drops them).
+  std::vector<Op> ops;
+  if (!DecodeOps(ops_bytes, &ops)) {
+    return absl::DataLossError(absl::StrCat("log record ", lsn, " holds malformed operations"));
+  }
+  for (const Op& op : ops) {
+    BlobId id;
+    if (op.kind != ValueKind::kBlob) continue;
+    if (!DecodeBlobId(op.value, &id)) {
+      return absl::DataLossError(
+          absl::StrCat("log record ", lsn, " holds a malformed value reference"));
+    }
+    if (auto st = backend_->blobs().Claim(id); !st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat("replaying log record ", lsn, ": ", st.message()));
+    }
+    unrecorded_.push_back(id);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, bool claim) {
   std::vector<Op> ops;
   if (!DecodeOps(ops_bytes, &ops)) {
     return absl::DataLossError(absl::StrCat("commit record ", lsn, " holds malformed operations"));
   }
   if (claim) {
-    // The values this commit synced: reserved again, stored by the next
-    // checkpoint (or given back, if a later record drops them).
-    for (const Op& op : ops) {
-      BlobId id;
-      if (op.kind != ValueKind::kBlob) continue;
-      if (!DecodeBlobId(op.value, &id)) {
-        return absl::DataLossError(
-            absl::StrCat("commit record ", lsn, " holds a malformed value reference"));
-      }
-      if (auto st = backend_->blobs().Claim(id); !st.ok()) {
-        return absl::Status(st.code(),
-                            absl::StrCat("replaying commit record ", lsn, ": ", st.message()));
-      }
-      unrecorded_.push_back(id);
-    }
+    if (auto st = ClaimValues(ops_bytes, lsn); !st.ok()) return st;
   }
   uint64_t snapshot = committed_.load(std::memory_order_relaxed);
   TransactionImpl txn(this, TxnMode::kReadWrite, snapshot, /*replaying=*/true);

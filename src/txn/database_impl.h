@@ -92,16 +92,11 @@ class DatabaseImpl final : public Database {
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // DrainLocked(), but only after a failed commit.
   void DrainIfFailedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
-  // A commit's large values are synced, not stored, before the record that
-  // names them: the record claims them on replay, and the next checkpoint
-  // stores them (unrecorded_). A crash before the record leaves them free.
+  // A transaction's large values are synced, not stored, before the commit
+  // or prepare record that names them: the record claims them on replay,
+  // and the next checkpoint stores them (unrecorded_). A crash before the
+  // record leaves them free.
   absl::Status SyncValues(const TransactionImpl& txn);
-  // A prepare's large values are stored before its record: an in-doubt
-  // transaction may be decided long after checkpoints trimmed the log.
-  absl::Status StoreValues(const TransactionImpl& txn);
-  // Frees (at the next checkpoint) the values StoreValues stored for a
-  // transaction refused before its record reached the log.
-  void DiscardValuesLocked(const TransactionImpl& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // Frees (at the next checkpoint) the stored values of the operations of an
   // aborted prepared transaction. Call under snap_mu_, or while recovering.
   void FreeValuesOf(absl::string_view ops);
@@ -133,8 +128,10 @@ class DatabaseImpl final : public Database {
   absl::Status AwaitAndPublish(const Pending& p);
   // Applies logged operations as the next version (recovery).
   // `claim`: the record names the synced values it added (a commit record;
-  // a prepared transaction stored its own).
+  // a decision's values were claimed with its prepare record).
   absl::Status ReplayOps(absl::string_view ops, uint64_t lsn, bool claim);
+  // Takes back from the blob store the synced values a replayed record names.
+  absl::Status ClaimValues(absl::string_view ops, uint64_t lsn);
 
   const std::unique_ptr<Backend> backend_;
   const Options options_;

@@ -290,26 +290,32 @@ uint64_t FileSize(Env& env, const std::string& path) {
   return size.ok() ? *size : 0;
 }
 
-// A large value is synced before the commit record that names it, and
-// stored only by the next checkpoint. Cut the power at every mutation of
-// such a commit: after recovery the value is there wholly, or its pages are
-// free again, so that after one more commit and a close the file is no
-// bigger than without the value. (Stored before its record, as values once
-// were, a value cut off from it stayed taken, by nothing, until a
-// compaction.)
-TEST(DatabasePowerLossTest, AValueCutOffFromItsCommitRecordLeavesItsSpaceFree) {
+// A large value is synced before the commit (or prepare) record that names
+// it, and stored only by the next checkpoint. Cut the power at every
+// mutation of such a commit: after recovery (an in-doubt transaction is
+// aborted) the value is there wholly, or its pages are free again, so that
+// after more commits and a close the file is no bigger than without the
+// value: another value of its size, written afterwards, takes its place.
+// (Stored before its record, as values once were, a value cut off from it
+// stayed taken, by nothing, until a compaction.)
+void CutAtEveryPointOfALargeValuesCommit(bool two_phase) {
   const std::string big = testing::Pattern(5, 1 << 20);
   auto put = [&](Env& env, const std::string& key, const std::string& value,
                  FaultInjectionEnv* cut_env, int64_t point) {
     auto db = Database::Open("/p/db", DbOptions(&env));
     if (!db.ok()) return db.status();
+    for (const std::string& xid : (*db)->InDoubt()) {
+      if (auto st = (*db)->AbortPrepared(xid); !st.ok()) return st;
+    }
     if (cut_env != nullptr) cut_env->CrashAfter(point);
     auto t = (*db)->Begin(TxnMode::kReadWrite);
     if (!t.ok()) return t.status();
     auto s = (*t)->OpenStore("s");
     if (!s.ok()) return s.status();
     if (auto st = (*s)->Put(key, value); !st.ok()) return st;
-    return (*t)->Commit();
+    if (!two_phase) return (*t)->Commit();
+    if (auto st = (*t)->Prepare("x"); !st.ok()) return st;
+    return (*t)->CommitPrepared();
   };
   uint64_t without_the_value;  // the file after the same commits but the value's
   {
@@ -317,6 +323,7 @@ TEST(DatabasePowerLossTest, AValueCutOffFromItsCommitRecordLeavesItsSpaceFree) {
     SOP_ASSERT_OK(mem->CreateDir("/p"));
     SOP_ASSERT_OK(put(*mem, "small", "v", nullptr, 0));
     SOP_ASSERT_OK(put(*mem, "after", "v", nullptr, 0));
+    SOP_ASSERT_OK(put(*mem, "another", big, nullptr, 0));
     without_the_value = FileSize(*mem, "/p/db");
   }
   int cut_before_the_record = 0;
@@ -328,6 +335,7 @@ TEST(DatabasePowerLossTest, AValueCutOffFromItsCommitRecordLeavesItsSpaceFree) {
     if (put(env, "big", big, &env, point).ok()) break;  // every point of the commit explored
     SOP_ASSERT_OK(env.SimulatePowerLoss({.seed = static_cast<uint64_t>(point)}));
     SOP_ASSERT_OK(put(env, "after", "v", nullptr, 0));
+    SOP_ASSERT_OK(put(env, "another", big, nullptr, 0));
     auto db = Database::Open("/p/db", DbOptions(&env));
     ASSERT_TRUE(db.ok()) << "point " << point << ": " << db.status();
     absl::Status verified = (*db)->Verify();
@@ -346,6 +354,14 @@ TEST(DatabasePowerLossTest, AValueCutOffFromItsCommitRecordLeavesItsSpaceFree) {
         << "point " << point << ": a value no record names still takes room";
   }
   EXPECT_GT(cut_before_the_record, 0);
+}
+
+TEST(DatabasePowerLossTest, AValueCutOffFromItsCommitRecordLeavesItsSpaceFree) {
+  CutAtEveryPointOfALargeValuesCommit(/*two_phase=*/false);
+}
+
+TEST(DatabasePowerLossTest, AValueCutOffFromItsPrepareRecordLeavesItsSpaceFree) {
+  CutAtEveryPointOfALargeValuesCommit(/*two_phase=*/true);
 }
 
 // A commit refused for a conflict synced its large value first; the
