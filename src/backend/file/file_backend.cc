@@ -827,15 +827,14 @@ absl::Status FileBackend::CheckpointLocked() {
     trim = trim_;
   }
   // Give trailing free pages back to the file system. Past page_count they
-  // are free in the state just written too, so the order is safe.
-  uint64_t keep_pages;
+  // are free in the state just written too, so the order is safe. Under
+  // mu_: a blob reserved at the end meanwhile (a value being streamed in by
+  // another thread) lies past an end read earlier, and would be cut off.
   {
     MutexLock lock(&mu_);
-    keep_pages = space_.end();
-  }
-  auto size = data_->file().Size();
-  if (size.ok() && *size > keep_pages * data_->page_size()) {
-    data_->file().Truncate(keep_pages * data_->page_size()).IgnoreError();
+    const uint64_t keep_bytes = space_.end() * data_->page_size();
+    auto size = data_->file().Size();
+    if (size.ok() && *size > keep_bytes) data_->file().Truncate(keep_bytes).IgnoreError();
   }
   // The header is durable; now the WAL can lose what the image holds.
   absl::flat_hash_set<std::string> undecided;
