@@ -41,6 +41,18 @@ class BytewiseComparatorImpl final : public Comparator {
   const char* Name() const override { return "sop.bytewise"; }
 };
 
+// The value blobs (outside the nodes) that `ops` name; false if a reference
+// is malformed.
+bool ValueBlobsOf(const std::vector<Op>& ops, std::vector<BlobId>* ids) {
+  for (const Op& op : ops) {
+    if (op.kind != ValueKind::kBlob) continue;
+    BlobId id;
+    if (!DecodeBlobId(op.value, &id)) return false;
+    ids->push_back(id);
+  }
+  return true;
+}
+
 }  // namespace
 
 const Comparator* BytewiseComparator() {
@@ -518,12 +530,10 @@ void DatabaseImpl::FreeValuesOf(absl::string_view ops) {
   // An aborted transaction's values outside the nodes are referenced by
   // nothing now.
   std::vector<Op> decoded;
-  if (!DecodeOps(ops, &decoded)) return;
-  for (const Op& op : decoded) {
-    BlobId id;
-    if (op.kind == ValueKind::kBlob && DecodeBlobId(op.value, &id)) {
-      pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
-    }
+  std::vector<BlobId> values;
+  if (!DecodeOps(ops, &decoded) || !ValueBlobsOf(decoded, &values)) return;
+  for (const BlobId& id : values) {
+    pending_frees_.emplace_back(committed_.load(std::memory_order_relaxed), id);
   }
 }
 
@@ -884,12 +894,18 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
     case RecordKind::kCommit:
       if (record.seq <= in_image) return absl::OkStatus();
       return ReplayOps(e.ops, record.seq, /*claim=*/true);
-    case RecordKind::kPrepare:
+    case RecordKind::kPrepare: {
       prepared_[std::string(e.xid)] =
           Prepared{std::string(e.ops), KeysOf(e.ops), record.seq, false};
       if (record.seq <= in_image) return absl::OkStatus();  // its values are stored
       last_lsn_ = record.seq;
-      return ClaimValues(e.ops, record.seq);
+      std::vector<Op> decoded;
+      if (!DecodeOps(e.ops, &decoded)) {
+        return absl::DataLossError(
+            absl::StrCat("prepare record ", record.seq, " holds malformed operations"));
+      }
+      return ClaimValues(decoded, record.seq);
+    }
     case RecordKind::kDecision: {
       auto it = prepared_.find(e.xid);
       if (it == prepared_.end()) {
@@ -916,20 +932,15 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
   return absl::OkStatus();
 }
 
-absl::Status DatabaseImpl::ClaimValues(absl::string_view ops_bytes, uint64_t lsn) {
+absl::Status DatabaseImpl::ClaimValues(const std::vector<Op>& ops, uint64_t lsn) {
   // The values the record's transaction synced: reserved again, stored by
   // the next checkpoint (or given back, if a later record drops them).
-  std::vector<Op> ops;
-  if (!DecodeOps(ops_bytes, &ops)) {
-    return absl::DataLossError(absl::StrCat("log record ", lsn, " holds malformed operations"));
+  std::vector<BlobId> values;
+  if (!ValueBlobsOf(ops, &values)) {
+    return absl::DataLossError(
+        absl::StrCat("log record ", lsn, " holds a malformed value reference"));
   }
-  for (const Op& op : ops) {
-    BlobId id;
-    if (op.kind != ValueKind::kBlob) continue;
-    if (!DecodeBlobId(op.value, &id)) {
-      return absl::DataLossError(
-          absl::StrCat("log record ", lsn, " holds a malformed value reference"));
-    }
+  for (const BlobId& id : values) {
     if (auto st = backend_->blobs().Claim(id); !st.ok()) {
       return absl::Status(st.code(),
                           absl::StrCat("replaying log record ", lsn, ": ", st.message()));
@@ -945,7 +956,7 @@ absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, 
     return absl::DataLossError(absl::StrCat("commit record ", lsn, " holds malformed operations"));
   }
   if (claim) {
-    if (auto st = ClaimValues(ops_bytes, lsn); !st.ok()) return st;
+    if (auto st = ClaimValues(ops, lsn); !st.ok()) return st;
   }
   uint64_t snapshot = committed_.load(std::memory_order_relaxed);
   TransactionImpl txn(this, TxnMode::kReadWrite, snapshot, /*replaying=*/true);

@@ -131,7 +131,7 @@ class DatabaseImpl final : public Database {
   // a decision's values were claimed with its prepare record).
   absl::Status ReplayOps(absl::string_view ops, uint64_t lsn, bool claim);
   // Takes back from the blob store the synced values a replayed record names.
-  absl::Status ClaimValues(absl::string_view ops, uint64_t lsn);
+  absl::Status ClaimValues(const std::vector<Op>& ops, uint64_t lsn);
 
   const std::unique_ptr<Backend> backend_;
   const Options options_;

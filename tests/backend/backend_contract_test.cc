@@ -167,6 +167,8 @@ TEST_P(BackendContractTest, ASyncedBlobIsClaimedBackAndStoredLater) {
   // and the store disagree.
   EXPECT_TRUE(absl::IsDataLoss(blobs().Claim(*id)));
   EXPECT_TRUE(absl::IsDataLoss(blobs().Claim(other)));
+  // A hostile log naming the store's own first page (the file's header).
+  EXPECT_TRUE(absl::IsDataLoss(blobs().Claim(BlobId{0, 100})));
 }
 
 TEST_P(BackendContractTest, UnfinishedWriterCannotBePut) {

@@ -222,7 +222,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     if (held != reserved_.end() && held->second == pages && written_.contains(id.page)) {
       return absl::OkStatus();
     }
-    if (!space_.AllFree(id.page, pages) || id.page < data_->first_blob_page()) {
+    if (!space_.AllFree(id.page, pages)) {  // also refuses the header's pages
       return absl::DataLossError(absl::StrCat(path_, ": the log names a blob at page ", id.page,
                                               " of ", id.size, " bytes whose pages are taken"));
     }
