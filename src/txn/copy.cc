@@ -73,7 +73,7 @@ absl::Status CopyStores(TransactionImpl& from, Database& to, const ProgressFn& p
         if (!writer.ok()) return writer.status();
         for (uint64_t off = 0; off < size; off += chunk.size()) {
           chunk.resize(std::min(kChunkBytes, size - off));
-          if (auto st = from.db()->blobs().ReadRange(blob, off, absl::MakeSpan(chunk)); !st.ok()) {
+          if (auto st = from.db()->ReadStoredRange(blob, off, absl::MakeSpan(chunk)); !st.ok()) {
             return st;
           }
           if (auto st = (*writer)->Append(chunk); !st.ok()) return st;

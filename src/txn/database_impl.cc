@@ -53,6 +53,14 @@ bool ValueBlobsOf(const std::vector<Op>& ops, std::vector<BlobId>* ids) {
   return true;
 }
 
+// An id the database names lies outside the blob store: its records are
+// damaged (or hostile), which is data loss, not a caller's mistake.
+absl::Status StoredBlobError(absl::Status st) {
+  if (!absl::IsInvalidArgument(st)) return st;
+  return absl::DataLossError(
+      absl::StrCat("the database names a blob it does not hold: ", st.message()));
+}
+
 }  // namespace
 
 const Comparator* BytewiseComparator() {
@@ -226,7 +234,7 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
         absl::StrCat("B-tree refers to a missing node: ", resolved.status().message()));
   }
   if (*resolved) return *resolved;
-  auto bytes = backend_->blobs().Read(blob);
+  auto bytes = ReadStored(blob);
   if (!bytes.ok()) return bytes.status();
   auto node = DecodeNode(*std::move(bytes), "");
   if (!node.ok()) {
@@ -237,6 +245,22 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
   auto entry = cache_.Insert(blob.page, *std::move(node), &cached);
   if (cached) registry_.NoteCached(id, blob, entry);
   return CachedNode::Share(std::move(entry));
+}
+
+absl::StatusOr<std::string> DatabaseImpl::ReadStored(BlobId id) {
+  auto bytes = backend_->blobs().Read(id);
+  if (!bytes.ok()) return StoredBlobError(bytes.status());
+  return bytes;
+}
+
+absl::Status DatabaseImpl::ReadStoredRange(BlobId id, uint64_t offset, absl::Span<char> dst) {
+  return StoredBlobError(backend_->blobs().ReadRange(id, offset, dst));
+}
+
+absl::StatusOr<std::shared_ptr<const BlobView>> DatabaseImpl::ViewStored(BlobId id) {
+  auto view = backend_->blobs().View(id);
+  if (!view.ok()) return StoredBlobError(view.status());
+  return view;
 }
 
 absl::Status DatabaseImpl::Validate(const TransactionImpl& txn) {
@@ -658,7 +682,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
     uint64_t budget = move_budget;
     for (const auto& [from, id] : above) {
       if (from.size > budget) break;
-      auto bytes = blobs.Read(from);
+      auto bytes = ReadStored(from);
       if (!bytes.ok()) return undo(bytes.status());
       auto to = blobs.ReserveBelow(from.size, from.page);
       if (absl::IsNotFound(to.status())) continue;  // no hole lower down fits it
@@ -797,7 +821,7 @@ absl::Status DatabaseImpl::Recover() {
   if (!DecodeBlobId(*root_meta, &root_blob)) {
     return absl::DataLossError("metadata record sop.root is malformed");
   }
-  auto root_bytes = blobs.Read(root_blob);
+  auto root_bytes = ReadStored(root_blob);
   if (!root_bytes.ok()) return root_bytes.status();
   if (!DecodeCheckpointRoot(*root_bytes, &root_)) {
     return absl::DataLossError(
@@ -807,7 +831,7 @@ absl::Status DatabaseImpl::Recover() {
   next_id_ = root_.next_id;
   next_dup_ = root_.next_dup;
   for (const auto& [page, blob] : root_.registry_pages) {
-    auto bytes = blobs.Read(blob);
+    auto bytes = ReadStored(blob);
     if (!bytes.ok()) return bytes.status();
     std::vector<std::pair<uint64_t, BlobId>> entries;
     if (!DecodeRegistryPage(*bytes, page, &entries)) {

@@ -70,6 +70,12 @@ class DatabaseImpl final : public Database {
   // state find them by name.
   void LearnComparator(const Comparator* cmp);
   BlobStore& blobs() { return backend_->blobs(); }
+  // Reads of blobs the database itself names (nodes, values, registry
+  // pages): the store's InvalidArgument for an id outside it means the
+  // database's own records are damaged, so it is reported as DataLoss.
+  absl::StatusOr<std::string> ReadStored(BlobId id);
+  absl::Status ReadStoredRange(BlobId id, uint64_t offset, absl::Span<char> dst);
+  absl::StatusOr<std::shared_ptr<const BlobView>> ViewStored(BlobId id);
   CommitLog& log() { return *backend_->log(); }
   const Options& options() const { return options_; }
   // The comparator named `name` (bytewise or one of Options::comparators).

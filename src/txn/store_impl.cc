@@ -236,7 +236,7 @@ class ValueReaderImpl final : public ValueReader {
       std::memcpy(dst.data(), inline_.data() + offset, dst.size());
       return absl::OkStatus();
     }
-    return txn_->db()->blobs().ReadRange(blob_, offset, dst);
+    return txn_->db()->ReadStoredRange(blob_, offset, dst);
   }
 
   absl::StatusOr<absl::string_view> View() override {
@@ -246,7 +246,7 @@ class ValueReaderImpl final : public ValueReader {
       txn_->Pin(copy);
       return absl::string_view(*copy);
     }
-    auto view = txn_->db()->blobs().View(blob_);
+    auto view = txn_->db()->ViewStored(blob_);
     if (!view.ok()) return view.status();
     absl::string_view data = (*view)->data();
     txn_->Pin(*std::move(view));
@@ -344,7 +344,7 @@ absl::StatusOr<std::string> RawStoreImpl::LoadValue(absl::string_view stored, Va
   if (!DecodeBlobId(stored, &id)) {
     return absl::DataLossError(absl::StrCat("store ", name_, ": malformed value reference"));
   }
-  return txn_->db()->blobs().Read(id);
+  return txn_->db()->ReadStored(id);
 }
 
 absl::Status RawStoreImpl::StoreValue(absl::string_view value, std::string* stored,

@@ -370,7 +370,7 @@ absl::Status TransactionImpl::VerifyAll(std::vector<StoreReport>* report,
         // By pieces, so a value of many GiB is checked in bounded memory.
         for (uint64_t off = 0; off < id.size; off += chunk.size()) {
           chunk.resize(std::min<uint64_t>(1 << 20, id.size - off));
-          if (auto st = db_->blobs().ReadRange(id, off, absl::MakeSpan(chunk)); !st.ok()) {
+          if (auto st = db_->ReadStoredRange(id, off, absl::MakeSpan(chunk)); !st.ok()) {
             return absl::Status(st.code(), absl::StrCat("store ", name, ": value: ", st.message()));
           }
           done += chunk.size();

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
@@ -249,6 +250,49 @@ TEST_F(CorruptionTest, TruncatedAtEveryPageBoundary) {
     if (HasFailure()) return;
   }
   Report("data file cuts", outcomes);
+}
+
+// The database's own metadata records, rewritten through the blob store so
+// that every checksum is valid: a value that does not parse, or that names
+// what cannot be, is refused cleanly at open.
+TEST_F(CorruptionTest, MalformedMetadataWithValidChecksumsIsRefused) {
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"sop.root", "short"},
+      {"sop.root", std::string(16, '\xff')},
+      {"sop.lsn", "twelve"},
+      {"sop.replay_from", "-1"},
+      {"sop.replay_from", "99999999999"},  // after sop.lsn
+      {"sop.waiting_frees", std::string(17, '\x01')},
+      {"sop.waiting_frees", std::string(16, '\x01') + "x"},
+  };
+  for (const auto& [name, value] : hostile) {
+    auto mem = NewMemEnv();
+    for (const auto& [path, bytes] : files_) {
+      auto f = mem->OpenFile(path, OpenMode::kCreateIfMissing);
+      ASSERT_TRUE(f.ok() && (*f)->WriteAt(0, bytes).ok());
+    }
+    {
+      FileBackendOptions fo;
+      fo.env = mem.get();
+      fo.create_if_missing = false;
+      auto backend = OpenFileBackend(kPath, fo);
+      SOP_ASSERT_OK(backend);
+      WriteBatch batch;
+      batch.SetMeta(name, value);
+      SOP_ASSERT_OK((*backend)->blobs().Apply(batch));
+    }
+    Files rewritten;
+    for (const auto& [path, bytes] : files_) {
+      auto f = mem->OpenFile(path, OpenMode::kExisting);
+      ASSERT_TRUE(f.ok());
+      std::string now((*f)->Size().value(), '\0');
+      ASSERT_TRUE((*f)->ReadAt(0, absl::MakeSpan(now)).ok());
+      rewritten[path] = now;
+    }
+    EXPECT_EQ(Probe(rewritten, after_, absl::StrCat(name, " = ", absl::CEscape(value))),
+              Outcome::kRefused)
+        << name << " = " << absl::CEscape(value);
+  }
 }
 
 // A log cut short (no crash does this: a synced file keeps its length, but a
