@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "sop/sop.h"
 #include "test_util.h"
+#include "txn/format.h"
 
 namespace sop {
 namespace {
@@ -138,6 +139,35 @@ TEST_F(TwoPhaseTest, AnAbortLoggedAfterTheCheckpointsCutStillOpens) {
   EXPECT_TRUE(db_->InDoubt().empty());
   EXPECT_TRUE(absl::IsNotFound(Read("k").status()));
   EXPECT_EQ(*Read("other"), "v");
+}
+
+// Logs written before the fix above can hold an abort whose prepare record
+// a checkpoint trimmed: replay passes over it. A commit decision for a
+// transaction never prepared cannot be passed over: the log is damaged.
+TEST_F(TwoPhaseTest, ADecisionForATransactionNeverPreparedInTheLog) {
+  SOP_ASSERT_OK(Write("kept", "v"));
+  for (bool commit : {false, true}) {
+    db_.reset();
+    {
+      FileBackendOptions fo;
+      fo.env = &env_;
+      auto backend = OpenFileBackend("/t/db", fo);
+      SOP_ASSERT_OK(backend);
+      SOP_ASSERT_OK((*backend)->log()->Append(DecisionRecord("ghost", commit)));
+    }
+    auto db = Database::Open("/t/db", options_);
+    if (commit) {
+      EXPECT_TRUE(absl::IsDataLoss(db.status())) << db.status();
+      return;
+    }
+    SOP_ASSERT_OK(db);
+    db_ = std::move(*db);
+    EXPECT_TRUE(db_->InDoubt().empty());
+    EXPECT_EQ(*Read("kept"), "v");
+    SOP_ASSERT_OK(Write("after", "w"));
+    Crash();
+    EXPECT_EQ(*Read("after"), "w");
+  }
 }
 
 // A prepared transaction's large value is stored before its prepare
