@@ -99,7 +99,7 @@ void Node::Forget(uint32_t len) {
 }
 
 void Node::Reclaim() {
-  std::string fresh;
+  std::pmr::string fresh(heap_.get_allocator());
   fresh.reserve(heap_.size() - garbage_);
   for (Slot& s : slots_) {
     uint32_t k = static_cast<uint32_t>(fresh.size());
@@ -232,12 +232,8 @@ std::string EncodeNode(const Node& node) {
   return out;
 }
 
-absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where) {
-  return DecodeNode(std::string(bytes), where);
-}
-
-absl::StatusOr<Node> DecodeNode(std::string&& owned, absl::string_view where) {
-  const absl::string_view bytes = owned;
+absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,
+                                std::pmr::memory_resource* memory) {
   auto bad = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(where, ": B-tree node ", what));
   };
@@ -250,9 +246,9 @@ absl::StatusOr<Node> DecodeNode(std::string&& owned, absl::string_view where) {
   // Every entry takes at least 3 bytes: never reserve from an unchecked count.
   if (n > bytes.size() / 3) return bad("claims more entries than its size allows");
   if (bytes.size() > UINT32_MAX) return bad("is larger than 4 GiB");
-  Node node;
+  Node node(memory);
   node.leaf = kind == 'L';
-  // The slots point into the encoding itself, moved in at the end.
+  // The slots point into the encoding itself, copied in at the end.
   node.slots_.reserve(n);
   auto offset = [&](absl::string_view part) {
     return static_cast<uint32_t>(part.data() - bytes.data());
@@ -288,7 +284,7 @@ absl::StatusOr<Node> DecodeNode(std::string&& owned, absl::string_view where) {
   }
   if (!d.empty()) return bad("has trailing bytes");
   node.garbage_ = bytes.size() - live;
-  node.heap_ = std::move(owned);
+  node.heap_.assign(bytes.data(), bytes.size());
   node.ResetHeads();
   node.Recount();
   return node;

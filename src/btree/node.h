@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ enum class ValueKind : uint8_t { kInline = 0, kBlob = 1 };
 
 class Node {
  public:
+  Node() = default;
+  // A node whose keys, values and slots live in `memory` (the node cache's
+  // arena); its copies live on the heap.
+  explicit Node(std::pmr::memory_resource* memory) : heap_(memory), slots_(memory) {}
+
   bool leaf = true;
   std::vector<uint64_t> children;  // internal: size() + 1 ids
   size_t bytes = 8;                // encoded size (approximate by a few bytes), kept current
@@ -95,7 +101,8 @@ class Node {
   Node EditableCopy() const;
 
   friend std::string EncodeNode(const Node& node);
-  friend absl::StatusOr<Node> DecodeNode(std::string&& bytes, absl::string_view where);
+  friend absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,
+                                         std::pmr::memory_resource* memory);
 
  private:
   struct Slot {
@@ -115,8 +122,8 @@ class Node {
   void Forget(uint32_t len);  // `len` bytes of heap_ are no longer used
   void Reclaim();             // rewrites heap_ with only the bytes in use
 
-  std::string heap_;
-  std::vector<Slot> slots_;
+  std::pmr::string heap_;
+  std::pmr::vector<Slot> slots_;
   size_t garbage_ = 0;  // bytes of heap_ no slot refers to
   size_t prefix_len_ = 0;
 };
@@ -125,9 +132,10 @@ using NodePtr = std::shared_ptr<const Node>;
 
 std::string EncodeNode(const Node& node);
 // Never trusts the bytes: any impossible structure gives DataLoss with `where`.
-// The node keeps a copy of `bytes` (or takes them, when given a string).
-absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where);
-absl::StatusOr<Node> DecodeNode(std::string&& bytes, absl::string_view where);
+// The node keeps a copy of `bytes`, in `memory`.
+absl::StatusOr<Node> DecodeNode(
+    absl::string_view bytes, absl::string_view where,
+    std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
 }  // namespace sop
 

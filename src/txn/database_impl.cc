@@ -88,7 +88,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenInMemory(const Options& 
 }
 
 DatabaseImpl::DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options)
-    : backend_(std::move(backend)), options_(options), cache_(options.cache_bytes) {
+    : backend_(std::move(backend)), options_(options), cache_(options.cache_bytes, node_memory_) {
   logger_ = options_.logger ? options_.logger
                             : std::make_shared<spdlog::logger>("sop", spdlog::sinks_init_list{});
 }
@@ -236,7 +236,7 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
   if (*resolved) return *resolved;
   auto bytes = ReadStored(blob);
   if (!bytes.ok()) return bytes.status();
-  auto node = DecodeNode(*std::move(bytes), "");
+  auto node = DecodeNode(*bytes, "", node_memory_.get());
   if (!node.ok()) {
     return absl::DataLossError(
         absl::StrCat("node ", id, " (blob at page ", blob.page, ")", node.status().message()));

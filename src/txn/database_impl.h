@@ -18,6 +18,7 @@
 #include "sop/database.h"
 #include "txn/format.h"
 #include "txn/node_cache.h"
+#include "util/huge_page_arena.h"
 #include "util/mutex.h"
 
 namespace spdlog {
@@ -142,6 +143,8 @@ class DatabaseImpl final : public Database {
   const std::unique_ptr<Backend> backend_;
   const Options options_;
   std::shared_ptr<spdlog::logger> logger_;
+  // The cache's nodes; each cache entry keeps it alive.
+  const std::shared_ptr<HugePageArena> node_memory_ = std::make_shared<HugePageArena>();
   Registry registry_;
   NodeCache cache_;
 

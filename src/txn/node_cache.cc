@@ -4,7 +4,30 @@
 
 namespace sop {
 
-NodeCache::NodeCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
+namespace {
+
+// Allocates from a memory resource it keeps alive: a shared_ptr's control
+// block holds a copy, so the resource outlives the entry built in it.
+template <class T>
+struct SharingAllocator {
+  using value_type = T;
+  explicit SharingAllocator(std::shared_ptr<std::pmr::memory_resource> r)
+      : resource(std::move(r)) {}
+  template <class U>
+  SharingAllocator(const SharingAllocator<U>& other) : resource(other.resource) {}  // NOLINT
+  T* allocate(size_t n) { return static_cast<T*>(resource->allocate(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, size_t n) { resource->deallocate(p, n * sizeof(T), alignof(T)); }
+  template <class U>
+  bool operator==(const SharingAllocator<U>& other) const {
+    return resource == other.resource;
+  }
+  std::shared_ptr<std::pmr::memory_resource> resource;
+};
+
+}  // namespace
+
+NodeCache::NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory)
+    : capacity_(capacity_bytes), memory_(std::move(memory)) {}
 
 uint64_t NodeCache::Charge(const Node& node) {
   // std::string (32 B) per key and value, 8 B per dup/child, the Node itself.
@@ -31,12 +54,14 @@ void NodeCache::Evict(Shard& s, uint32_t slot) {
 }
 
 std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, NodePtr node) {
-  auto entry = std::make_shared<CachedNode>(std::move(node));
+  auto entry =
+      std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), std::move(node));
   return Admit(key, entry) ? entry : nullptr;
 }
 
 std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, Node&& node, bool* cached) {
-  auto entry = std::make_shared<CachedNode>(std::move(node));
+  auto entry =
+      std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), std::move(node));
   *cached = Admit(key, entry);
   return entry;
 }

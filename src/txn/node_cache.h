@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -26,7 +27,10 @@ namespace sop {
 
 class NodeCache {
  public:
-  explicit NodeCache(uint64_t capacity_bytes);
+  // Entries are allocated in `memory`, and each keeps it alive: a node
+  // handed out may outlive the cache, and the database (Database's
+  // destructor lets transactions outlive it).
+  NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory);
 
   NodePtr Lookup(uint64_t key);
   // Caches `node` under `key`; returns its entry, for the registry to point
@@ -68,6 +72,7 @@ class NodeCache {
   Shard& ShardFor(uint64_t key) { return shards_[(key * 0x9E3779B97F4A7C15ull) >> 60]; }
 
   const uint64_t capacity_;
+  const std::shared_ptr<std::pmr::memory_resource> memory_;
   std::array<Shard, kShards> shards_;
 };
 

@@ -10,6 +10,10 @@
 namespace sop {
 namespace {
 
+// The default resource, as a shared_ptr that owns nothing.
+const std::shared_ptr<std::pmr::memory_resource> kHeap(std::shared_ptr<void>(),
+                                                       std::pmr::get_default_resource());
+
 NodePtr MakeNode(int bytes) {
   auto n = std::make_shared<Node>();
   n->InsertEntry(0, "k", 0, std::string(bytes, 'v'), ValueKind::kInline);
@@ -26,7 +30,7 @@ std::vector<uint64_t> KeysOfOneShard(int n) {
 }
 
 TEST(NodeCacheTest, HitsMissesAndErase) {
-  NodeCache cache(1 << 20);
+  NodeCache cache(1 << 20, kHeap);
   EXPECT_EQ(cache.Lookup(7), nullptr);
   NodePtr n = MakeNode(100);
   cache.Insert(7, n);
@@ -46,7 +50,7 @@ TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
   NodePtr sample = MakeNode(1000);
   const uint64_t charge = NodeCache::Charge(*sample);
   const uint64_t per_shard = 10 * charge;  // ten nodes per shard
-  NodeCache cache(per_shard * 16);
+  NodeCache cache(per_shard * 16, kHeap);
   std::vector<uint64_t> keys = KeysOfOneShard(40);
   for (int i = 0; i < 10; ++i) cache.Insert(keys[i], MakeNode(1000));
   EXPECT_EQ(cache.usage(), 10 * charge);
@@ -62,7 +66,7 @@ TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
 }
 
 TEST(NodeCacheTest, ANodeLargerThanAShardIsNotCachedAndAHeldNodeOutlivesEviction) {
-  NodeCache cache(16 * 2000);
+  NodeCache cache(16 * 2000, kHeap);
   cache.Insert(1, MakeNode(5000));
   EXPECT_EQ(cache.Lookup(1), nullptr);
   EXPECT_EQ(cache.usage(), 0u);
