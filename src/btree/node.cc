@@ -41,12 +41,13 @@ uint64_t Node::Admit(absl::string_view key) {
   while (common < limit && p[common] == key[common]) ++common;
   if (common < prefix_len_) {
     prefix_len_ = common;
-    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].head = HeadOf(this->key(i), common);
+    for (size_t i = 0; i < slots_.size(); ++i) heads_[i] = HeadOf(this->key(i), common);
   }
   return HeadOf(key, prefix_len_);
 }
 
 void Node::ResetHeads() {
+  heads_.resize(slots_.size());
   if (slots_.empty()) return;
   const absl::string_view first = key(0);
   size_t len = first.size();
@@ -58,7 +59,7 @@ void Node::ResetHeads() {
     len = common;
   }
   prefix_len_ = len;
-  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].head = HeadOf(key(i), len);
+  for (size_t i = 0; i < slots_.size(); ++i) heads_[i] = HeadOf(key(i), len);
 }
 
 void Node::Recount() {
@@ -88,6 +89,8 @@ Node Node::EditableCopy() const {
   copy.heap_ = heap_;
   copy.slots_.reserve(slots_.size() + kSpareSlots);
   copy.slots_ = slots_;
+  copy.heads_.reserve(heads_.size() + kSpareSlots);
+  copy.heads_ = heads_;
   copy.garbage_ = garbage_;
   copy.prefix_len_ = prefix_len_;
   return copy;
@@ -116,7 +119,7 @@ void Node::Reclaim() {
 void Node::InsertEntry(size_t i, absl::string_view key, uint64_t dup, absl::string_view value,
                        ValueKind kind) {
   Slot s;
-  s.head = Admit(key);
+  const uint64_t head = Admit(key);
   s.key = Store(key);
   s.key_len = static_cast<uint32_t>(key.size());
   s.value = Store(value);
@@ -124,6 +127,7 @@ void Node::InsertEntry(size_t i, absl::string_view key, uint64_t dup, absl::stri
   s.dup = dup;
   s.kind = kind;
   slots_.insert(slots_.begin() + i, s);
+  heads_.insert(heads_.begin() + i, head);
   bytes += EntryBytes(i);
 }
 
@@ -147,6 +151,7 @@ void Node::EraseEntry(size_t i) {
   bytes -= EntryBytes(i);
   uint32_t len = slots_[i].key_len + slots_[i].value_len;
   slots_.erase(slots_.begin() + i);
+  heads_.erase(heads_.begin() + i);
   Forget(len);
 }
 
@@ -160,10 +165,11 @@ void Node::MoveTail(size_t from, Node* right) {
 
 void Node::AppendFrom(const Node& other, size_t i) {
   Slot s = other.slots_[i];
-  s.head = Admit(other.key(i));
+  const uint64_t head = Admit(other.key(i));
   s.key = Store(other.key(i));
   s.value = Store(other.value(i));
   slots_.push_back(s);
+  heads_.push_back(head);
 }
 
 void Node::InsertSeparator(size_t i, absl::string_view key, uint64_t dup, uint64_t right_child) {
@@ -183,7 +189,7 @@ void Node::SetSeparator(size_t i, absl::string_view key, uint64_t dup) {
   uint32_t old = slots_[i].key_len;
   const uint64_t head = Admit(key);
   uint32_t at = Store(key);
-  slots_[i].head = head;
+  heads_[i] = head;
   slots_[i].key = at;
   slots_[i].key_len = static_cast<uint32_t>(key.size());
   slots_[i].dup = dup;
@@ -193,16 +199,18 @@ void Node::SetSeparator(size_t i, absl::string_view key, uint64_t dup) {
 
 void Node::InsertKey(size_t i, absl::string_view key, uint64_t dup) {
   Slot s;
-  s.head = Admit(key);
+  const uint64_t head = Admit(key);
   s.key = Store(key);
   s.key_len = static_cast<uint32_t>(key.size());
   s.dup = dup;
   slots_.insert(slots_.begin() + i, s);
+  heads_.insert(heads_.begin() + i, head);
 }
 
 void Node::EraseKey(size_t i) {
   uint32_t len = slots_[i].key_len;
   slots_.erase(slots_.begin() + i);
+  heads_.erase(heads_.begin() + i);
   Forget(len);
 }
 
@@ -210,6 +218,7 @@ void Node::Truncate(size_t n) {
   uint32_t len = 0;
   for (size_t i = n; i < slots_.size(); ++i) len += slots_[i].key_len + slots_[i].value_len;
   slots_.resize(n);
+  heads_.resize(n);
   Forget(len);
 }
 

@@ -42,7 +42,8 @@ class Node {
   Node() = default;
   // A node whose keys, values and slots live in `memory` (the node cache's
   // arena); its copies live on the heap.
-  explicit Node(std::pmr::memory_resource* memory) : heap_(memory), slots_(memory) {}
+  explicit Node(std::pmr::memory_resource* memory)
+      : heap_(memory), slots_(memory), heads_(memory) {}
 
   bool leaf = true;
   std::vector<uint64_t> children;  // internal: size() + 1 ids
@@ -66,7 +67,7 @@ class Node {
   absl::string_view prefix() const {
     return slots_.empty() ? absl::string_view() : key(0).substr(0, prefix_len_);
   }
-  uint64_t head(size_t i) const { return slots_[i].head; }
+  uint64_t head(size_t i) const { return heads_[i]; }
   static uint64_t HeadOf(absl::string_view key, size_t prefix_len);
   // Encoded bytes of entry i (with its right child, in an internal node).
   size_t EntryBytes(size_t i) const;
@@ -94,6 +95,11 @@ class Node {
   void Truncate(size_t n);  // keeps the first n entries
 
   void Recount();  // recomputes `bytes`
+  // Bytes of memory the node holds (its buffers' capacity and itself).
+  size_t MemoryBytes() const {
+    return sizeof(Node) + heap_.capacity() + slots_.capacity() * sizeof(Slot) +
+           (heads_.capacity() + children.capacity()) * sizeof(uint64_t);
+  }
 
   // A copy with room for a few more entries: copy-on-write copies a node to
   // change one entry, and a plain copy has no spare capacity, so its first
@@ -109,7 +115,6 @@ class Node {
     uint32_t key = 0, key_len = 0;      // offset and length in heap_
     uint32_t value = 0, value_len = 0;  // leaf only
     uint64_t dup = 0;
-    uint64_t head = 0;
     ValueKind kind = ValueKind::kInline;
   };
   // Shortens the prefix, if it must, so that `key` shares it, and returns
@@ -124,6 +129,9 @@ class Node {
 
   std::pmr::string heap_;
   std::pmr::vector<Slot> slots_;
+  // head(i), apart from the slots: a search reads only these, packed eight
+  // to a cache line instead of one or two.
+  std::pmr::vector<uint64_t> heads_;
   size_t garbage_ = 0;  // bytes of heap_ no slot refers to
   size_t prefix_len_ = 0;
 };

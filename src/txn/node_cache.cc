@@ -30,9 +30,8 @@ NodeCache::NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_r
     : capacity_(capacity_bytes), memory_(std::move(memory)) {}
 
 uint64_t NodeCache::Charge(const Node& node) {
-  // std::string (32 B) per key and value, 8 B per dup/child, the Node itself.
-  uint64_t per_entry = node.leaf ? 32 + 32 + 8 + 1 : 32 + 8 + 8;
-  return node.bytes + per_entry * node.size() + sizeof(Node) + 64;
+  // The entry and its shared_ptr control block besides the node.
+  return node.MemoryBytes() + 64;
 }
 
 NodePtr NodeCache::Lookup(uint64_t key) {

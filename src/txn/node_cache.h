@@ -46,8 +46,7 @@ class NodeCache {
   uint64_t usage() const;
   uint64_t capacity() const { return capacity_; }
 
-  // What one node is charged: its encoded size plus the in-memory overhead
-  // of its strings and vectors, estimated.
+  // What one node is charged: the memory it holds, and its entry's.
   static uint64_t Charge(const Node& node);
 
  private:
