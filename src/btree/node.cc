@@ -33,6 +33,7 @@ uint64_t Node::HeadOf(absl::string_view key, size_t prefix_len) {
 uint64_t Node::Admit(absl::string_view key) {
   if (slots_.empty()) {
     prefix_len_ = key.size();
+    std::memcpy(prefix_bytes_, key.data(), std::min(key.size(), sizeof(prefix_bytes_)));
     return 0;
   }
   const absl::string_view p = prefix();
@@ -59,6 +60,7 @@ void Node::ResetHeads() {
     len = common;
   }
   prefix_len_ = len;
+  std::memcpy(prefix_bytes_, first.data(), std::min(len, sizeof(prefix_bytes_)));
   for (size_t i = 0; i < slots_.size(); ++i) heads_[i] = HeadOf(key(i), len);
 }
 
@@ -93,6 +95,7 @@ Node Node::EditableCopy() const {
   copy.heads_ = heads_;
   copy.garbage_ = garbage_;
   copy.prefix_len_ = prefix_len_;
+  std::memcpy(copy.prefix_bytes_, prefix_bytes_, sizeof(prefix_bytes_));
   return copy;
 }
 

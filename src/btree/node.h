@@ -65,7 +65,9 @@ class Node {
   // big-endian and zero-padded (HeadOf). Two heads that differ order their keys
   // byte-wise; equal heads say nothing.
   absl::string_view prefix() const {
-    return slots_.empty() ? absl::string_view() : key(0).substr(0, prefix_len_);
+    if (slots_.empty()) return {};
+    if (prefix_len_ <= sizeof(prefix_bytes_)) return {prefix_bytes_, prefix_len_};
+    return key(0).substr(0, prefix_len_);
   }
   uint64_t head(size_t i) const { return heads_[i]; }
   static uint64_t HeadOf(absl::string_view key, size_t prefix_len);
@@ -134,6 +136,8 @@ class Node {
   std::pmr::vector<uint64_t> heads_;
   size_t garbage_ = 0;  // bytes of heap_ no slot refers to
   size_t prefix_len_ = 0;
+  // The prefix's first bytes, so that a search starts without reading a key.
+  char prefix_bytes_[24] = {};
 };
 
 using NodePtr = std::shared_ptr<const Node>;

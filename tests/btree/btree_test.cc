@@ -65,7 +65,7 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
   BTree tree(1, BytewiseComparator(), kMaxBytes);
   std::mt19937_64 rng(5);
   using Entry = std::pair<std::string, uint64_t>;
-  int long_prefixes = 0;
+  int long_prefixes = 0, longer_than_inline = 0;
   for (int round = 0; round < 400; ++round) {
     Node n;
     n.leaf = round % 2 == 0;
@@ -107,9 +107,12 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
     n.Recount();                                      // InsertKey and EraseKey leave it
     auto decoded = DecodeNode(EncodeNode(n), "test");
     SOP_ASSERT_OK(decoded);
-    for (const Node* node : {&n, &*decoded}) {
+    const Node copy = n.EditableCopy();
+    const Node* nodes[] = {&n, &*decoded, &copy};
+    for (const Node* node : nodes) {
       ASSERT_EQ(node->size(), model.size());
       long_prefixes += node->prefix().size() > 16;
+      longer_than_inline += node->prefix().size() > 24;
       for (size_t i = 0; i < node->size(); ++i) {
         ASSERT_TRUE(absl::StartsWith(node->key(i), node->prefix())) << "round " << round;
         ASSERT_EQ(node->head(i), Node::HeadOf(node->key(i), node->prefix().size()));
@@ -132,7 +135,8 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
       ASSERT_EQ(right.head(i), Node::HeadOf(right.key(i), right.prefix().size()));
     }
   }
-  EXPECT_GT(long_prefixes, 10);  // long shared prefixes were searched too
+  EXPECT_GT(long_prefixes, 10);       // long shared prefixes were searched too
+  EXPECT_GT(longer_than_inline, 10);  // and some longer than the node keeps inline
 }
 
 TEST(BTreeTest, AscendingInsertsLeaveFullNodes) {
