@@ -49,7 +49,7 @@ void* HugePageArena::do_allocate(size_t bytes, size_t alignment) {
 
 void HugePageArena::do_deallocate(void* p, size_t bytes, size_t alignment) {
   if (bytes > kMaxClassBytes || alignment > kSmallStep) {
-    ::operator delete(p, bytes, std::align_val_t(alignment));
+    ::operator delete(p, std::align_val_t(alignment));
     return;
   }
   MutexLock lock(&mu_);
