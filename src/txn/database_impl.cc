@@ -134,7 +134,7 @@ DatabaseImpl::~DatabaseImpl() {
   // the nodes above them down, one checkpoint's worth of bytes at a time
   // and a few of those at most, so that the file shrinks by the holes.
   uint64_t budget = std::max<uint64_t>(4 * options_.checkpoint_dirty_bytes, 64 << 20);
-  while (st.ok() && budget > 0) {
+  for (int round = 0; round < 8 && st.ok() && budget > 0; ++round) {
     uint64_t moved = 0;
     st = CheckpointLocked(std::min(budget, options_.checkpoint_dirty_bytes), &moved);
     if (moved == 0) break;
@@ -671,8 +671,15 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   // Nothing reads afterwards, so the registry keeps the old places; with no
   // snapshot live, the old copies are freed by this same batch.
   std::vector<BlobId> moved_from;
+  std::set<uint64_t> pages;  // registry pages to write
   if (move_budget > 0) {
     const uint64_t boundary = blobs.RelocationBoundary();
+    // The registry pages and the root are rewritten low too: one left above
+    // the boundary keeps the free pages below it from being cut off.
+    for (const auto& [page, blob] : root.registry_pages) {
+      if (blob.page >= boundary) pages.insert(page);
+    }
+    const bool root_above = root_blob_.page >= boundary;
     std::vector<std::pair<BlobId, uint64_t>> above;  // blob, node id
     for (const auto& [id, blob] : durable_) {
       if (blob.page >= boundary && !durable_changes.contains(id)) above.emplace_back(blob, id);
@@ -694,12 +701,12 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
       budget -= from.size;
       if (moved != nullptr) *moved += from.size;
     }
-    if (durable_changes.empty()) return absl::OkStatus();  // nothing to write
+    if (durable_changes.empty() && pages.empty() && !root_above) return absl::OkStatus();
+    if (moved != nullptr && durable_changes.empty()) *moved += 1;  // only pages and root move
   }
 
   // 2. The registry pages covering changed ids, and a new root.
   std::vector<BlobId> deletes = moved_from;
-  std::set<uint64_t> pages;
   for (const auto& [id, blob] : durable_changes) pages.insert(id >> kRegistryPageShift);
   for (uint64_t page : pages) {
     // The page's entries as they will be: durable_ with the changes merged
