@@ -99,6 +99,28 @@ Node Node::EditableCopy() const {
   return copy;
 }
 
+Node Node::CompactCopy(std::pmr::memory_resource* memory) const {
+  Node copy(memory);
+  copy.leaf = leaf;
+  copy.children = children;
+  copy.bytes = bytes;
+  copy.heap_.reserve(heap_.size() - garbage_);
+  copy.slots_.reserve(slots_.size());
+  for (Slot s : slots_) {
+    const uint32_t k = static_cast<uint32_t>(copy.heap_.size());
+    copy.heap_.append(heap_, s.key, s.key_len);
+    s.key = k;
+    const uint32_t v = static_cast<uint32_t>(copy.heap_.size());
+    copy.heap_.append(heap_, s.value, s.value_len);
+    s.value = v;
+    copy.slots_.push_back(s);
+  }
+  copy.heads_.assign(heads_.begin(), heads_.end());
+  copy.prefix_len_ = prefix_len_;
+  std::memcpy(copy.prefix_bytes_, prefix_bytes_, sizeof(prefix_bytes_));
+  return copy;
+}
+
 void Node::Forget(uint32_t len) {
   garbage_ += len;
   if (garbage_ > 1024 && garbage_ > heap_.size() / 2) Reclaim();

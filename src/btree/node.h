@@ -107,6 +107,9 @@ class Node {
   // change one entry, and a plain copy has no spare capacity, so its first
   // insert would reallocate (and double) the key heap and the slots.
   Node EditableCopy() const;
+  // A copy in `memory` holding only the bytes in use, with no spare room:
+  // what the node cache keeps of a node a checkpoint wrote.
+  Node CompactCopy(std::pmr::memory_resource* memory) const;
 
   friend std::string EncodeNode(const Node& node);
   friend absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,

@@ -35,22 +35,18 @@ namespace sop {
 // that a read finds a cached node with one lookup, and an eviction needs no
 // word back: the pointer just expires.
 struct CachedNode {
-  // A node others may hold too (a version a checkpoint just wrote).
-  explicit CachedNode(NodePtr n) : held(std::move(n)), node(held.get()) {}
-  // A node just decoded, built into the entry: entry and node are one
-  // allocation, so a read reaches the node with one cache miss less.
-  explicit CachedNode(Node&& n) : own(std::move(n)), node(&*own) {}
+  // The node is built into the entry: entry and node are one allocation, so
+  // a read reaches the node with one cache miss less.
+  explicit CachedNode(Node&& n) : node(std::move(n)) {}
 
   // The node, kept alive by `self` (this entry) rather than by a count of
   // its own.
   static NodePtr Share(std::shared_ptr<CachedNode> self) {
-    const Node* n = self->node;
+    const Node* n = &self->node;
     return NodePtr(std::move(self), n);
   }
 
-  const std::optional<Node> own;
-  const NodePtr held;
-  const Node* const node;
+  const Node node;
   std::atomic<bool> referenced{false};  // hit since the cache's hand last passed
 };
 

@@ -797,7 +797,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   for (const BlobId& blob : releases) blobs.Release(blob);
   for (const BlobId& blob : deletes) cache_.Erase(blob.page);
   for (const Written& w : written) {
-    registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, w.node));
+    registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, *w.node));
   }
   for (const auto& [id, v] : dirty) unpruned_.insert(id);
   for (auto it = unpruned_.begin(); it != unpruned_.end();) {

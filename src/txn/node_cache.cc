@@ -52,9 +52,9 @@ void NodeCache::Evict(Shard& s, uint32_t slot) {
   s.free.push_back(slot);
 }
 
-std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, NodePtr node) {
-  auto entry =
-      std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), std::move(node));
+std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, const Node& node) {
+  auto entry = std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_),
+                                                node.CompactCopy(memory_.get()));
   return Admit(key, entry) ? entry : nullptr;
 }
 
@@ -67,7 +67,7 @@ std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, Node&& node, bool* c
 
 bool NodeCache::Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry) {
   Shard& s = ShardFor(key);
-  uint64_t charge = Charge(*entry->node);
+  uint64_t charge = Charge(entry->node);
   uint64_t shard_capacity = capacity_ / kShards;
   MutexLock lock(&s.mu);
   if (auto it = s.index.find(key); it != s.index.end()) Evict(s, it->second);

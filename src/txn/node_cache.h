@@ -33,9 +33,10 @@ class NodeCache {
   NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory);
 
   NodePtr Lookup(uint64_t key);
-  // Caches `node` under `key`; returns its entry, for the registry to point
-  // at, or null when the node is larger than a shard's budget.
-  std::shared_ptr<CachedNode> Insert(uint64_t key, NodePtr node);
+  // Caches a compact copy of `node` (one a checkpoint wrote) under `key`;
+  // returns its entry, for the registry to point at, or null when the node
+  // is larger than a shard's budget.
+  std::shared_ptr<CachedNode> Insert(uint64_t key, const Node& node);
   // As above, for a node just decoded, which moves into the entry; returns
   // the entry even when it is too large to cache (the caller reads the node
   // through it) and says in *cached whether it was.

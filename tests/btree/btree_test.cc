@@ -108,7 +108,10 @@ TEST(BTreeTest, RankWithHeadsAgreesWithPlainComparison) {
     auto decoded = DecodeNode(EncodeNode(n), "test");
     SOP_ASSERT_OK(decoded);
     const Node copy = n.EditableCopy();
-    const Node* nodes[] = {&n, &*decoded, &copy};
+    const Node compact = n.CompactCopy(std::pmr::get_default_resource());
+    ASSERT_EQ(EncodeNode(compact), EncodeNode(n));
+    ASSERT_LE(compact.MemoryBytes(), n.MemoryBytes());
+    const Node* nodes[] = {&n, &*decoded, &copy, &compact};
     for (const Node* node : nodes) {
       ASSERT_EQ(node->size(), model.size());
       long_prefixes += node->prefix().size() > 16;

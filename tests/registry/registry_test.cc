@@ -100,7 +100,7 @@ TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
 TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
   Registry r;
   r.Publish(1, {{4, Leaf(1)}}, {});
-  auto cached = std::make_shared<CachedNode>(Leaf(1));
+  auto cached = std::make_shared<CachedNode>(Node(*Leaf(1)));
   r.MarkWritten(4, 1, BlobId{200, 30}, cached);
   BlobId blob;
   auto hit = r.Resolve(4, 1, &blob);
@@ -176,7 +176,7 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
     if (version % 10 == 0) {
       cache.clear();
       for (const auto& [id, v] : r.TakeDirty()) {
-        cache.push_back(std::make_shared<CachedNode>(v.node));
+        cache.push_back(std::make_shared<CachedNode>(Node(*v.node)));
         r.MarkWritten(id, v.version, BlobId{id, 1}, cache.back());
       }
     }

@@ -14,10 +14,15 @@ namespace {
 const std::shared_ptr<std::pmr::memory_resource> kHeap(std::shared_ptr<void>(),
                                                        std::pmr::get_default_resource());
 
-NodePtr MakeNode(int bytes) {
-  auto n = std::make_shared<Node>();
-  n->InsertEntry(0, "k", 0, std::string(bytes, 'v'), ValueKind::kInline);
+Node MakeNode(int bytes) {
+  Node n;
+  n.InsertEntry(0, "k", 0, std::string(bytes, 'v'), ValueKind::kInline);
   return n;
+}
+
+// What the cache charges for `node`: its compact copy's memory.
+uint64_t ChargeOf(const Node& node) {
+  return NodeCache::Charge(node.CompactCopy(std::pmr::get_default_resource()));
 }
 
 // Keys that all fall in one shard, so that one shard's budget is exercised.
@@ -32,14 +37,15 @@ std::vector<uint64_t> KeysOfOneShard(int n) {
 TEST(NodeCacheTest, HitsMissesAndErase) {
   NodeCache cache(1 << 20, kHeap);
   EXPECT_EQ(cache.Lookup(7), nullptr);
-  NodePtr n = MakeNode(100);
+  Node n = MakeNode(100);
   cache.Insert(7, n);
-  EXPECT_EQ(cache.Lookup(7), n);
-  EXPECT_EQ(cache.usage(), NodeCache::Charge(*n));
-  NodePtr replacement = MakeNode(200);
+  ASSERT_NE(cache.Lookup(7), nullptr);
+  EXPECT_EQ(cache.Lookup(7)->value(0), n.value(0));
+  EXPECT_EQ(cache.usage(), ChargeOf(n));
+  Node replacement = MakeNode(200);
   cache.Insert(7, replacement);
-  EXPECT_EQ(cache.Lookup(7), replacement);
-  EXPECT_EQ(cache.usage(), NodeCache::Charge(*replacement));
+  EXPECT_EQ(cache.Lookup(7)->value(0), replacement.value(0));
+  EXPECT_EQ(cache.usage(), ChargeOf(replacement));
   cache.Erase(7);
   cache.Erase(7);
   EXPECT_EQ(cache.Lookup(7), nullptr);
@@ -47,8 +53,7 @@ TEST(NodeCacheTest, HitsMissesAndErase) {
 }
 
 TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
-  NodePtr sample = MakeNode(1000);
-  const uint64_t charge = NodeCache::Charge(*sample);
+  const uint64_t charge = ChargeOf(MakeNode(1000));
   const uint64_t per_shard = 10 * charge;  // ten nodes per shard
   NodeCache cache(per_shard * 16, kHeap);
   std::vector<uint64_t> keys = KeysOfOneShard(40);
