@@ -230,6 +230,18 @@ TEST(DatabaseCloseTest, ACloseMovesNodesDownIntoTheHolesAndTheFileShrinks) {
     FillWithHoles(**db);
   }
   const uint64_t closed = FileSize(*env, "/db");
+  {
+    // What the close left free lies below every used page: the registry
+    // pages and the root moved down too, and the free tail was cut off.
+    FileBackendOptions fo;
+    fo.env = env.get();
+    auto backend = OpenFileBackend("/db", fo);
+    SOP_ASSERT_OK(backend);
+    const uint64_t pages = closed / 4096;
+    const uint64_t boundary = std::min((*backend)->blobs().RelocationBoundary(), pages);
+    EXPECT_LE(pages - boundary, 2u) << "free pages above used ones: " << pages << " pages, "
+                                    << "the used ones would end at " << boundary;
+  }
   SOP_ASSERT_OK(Database::Compact("/db", o));
   const uint64_t compacted = FileSize(*env, "/db");
   // Compact also rebuilds the nodes fuller: with the holes filled, the
