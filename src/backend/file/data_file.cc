@@ -147,6 +147,10 @@ absl::Status DataFile::ReadBlobHeader(BlobId id, uint64_t* body_checksum) {
     if (absl::IsDataLoss(st)) return Damaged(id, Offset(id), "blob lies past the end of the file");
     return st;
   }
+  return CheckBlobHeader(id, h, body_checksum);
+}
+
+absl::Status DataFile::CheckBlobHeader(BlobId id, const char* h, uint64_t* body_checksum) const {
   if (DecodeFixed32(h) != kBlobMagic ||
       Checksum(absl::string_view(h, 24), id.page) != DecodeFixed64(h + 24)) {
     return Damaged(id, Offset(id), "blob header checksum mismatch");
@@ -174,6 +178,23 @@ absl::StatusOr<std::vector<uint64_t>> DataFile::ReadTable(BlobId id, uint64_t bo
 
 absl::StatusOr<std::string> DataFile::ReadBlob(BlobId id, uint64_t page_limit) {
   if (auto st = CheckExtent(id, page_limit); !st.ok()) return st;
+  if (id.size <= kChunkSize) {
+    // Header and content in one read: a node or a small value costs one
+    // system call, not two, and no second buffer.
+    std::string out(kBlobHeaderSize + id.size, '\0');
+    if (auto st = ReadExactly(*file_, Offset(id), absl::MakeSpan(out)); !st.ok()) {
+      if (absl::IsDataLoss(st))
+        return Damaged(id, Offset(id), "blob lies past the end of the file");
+      return st;
+    }
+    uint64_t body_checksum = 0;
+    if (auto st = CheckBlobHeader(id, out.data(), &body_checksum); !st.ok()) return st;
+    if (Checksum(absl::string_view(out).substr(kBlobHeaderSize), id.page) != body_checksum) {
+      return Damaged(id, Offset(id) + kBlobHeaderSize, "blob checksum mismatch");
+    }
+    out.erase(0, kBlobHeaderSize);
+    return out;
+  }
   std::string out(id.size, '\0');
   if (auto st = ReadBlobRange(id, 0, absl::MakeSpan(out), page_limit); !st.ok()) return st;
   return out;

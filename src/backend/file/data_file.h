@@ -94,6 +94,8 @@ class DataFile {
  private:
   absl::Status CheckExtent(BlobId id, uint64_t page_limit) const;
   absl::Status ReadBlobHeader(BlobId id, uint64_t* body_checksum);
+  // Checks a blob header read into `h` (kBlobHeaderSize bytes) against `id`.
+  absl::Status CheckBlobHeader(BlobId id, const char* h, uint64_t* body_checksum) const;
   absl::StatusOr<std::vector<uint64_t>> ReadTable(BlobId id, uint64_t body_checksum);
   absl::Status Damaged(BlobId id, uint64_t offset, absl::string_view what) const;
   uint64_t Offset(BlobId id) const { return id.page * page_size_; }
