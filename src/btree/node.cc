@@ -104,17 +104,8 @@ Node Node::CompactCopy(std::pmr::memory_resource* memory) const {
   copy.leaf = leaf;
   copy.children = children;
   copy.bytes = bytes;
-  copy.heap_.reserve(heap_.size() - garbage_);
-  copy.slots_.reserve(slots_.size());
-  for (Slot s : slots_) {
-    const uint32_t k = static_cast<uint32_t>(copy.heap_.size());
-    copy.heap_.append(heap_, s.key, s.key_len);
-    s.key = k;
-    const uint32_t v = static_cast<uint32_t>(copy.heap_.size());
-    copy.heap_.append(heap_, s.value, s.value_len);
-    s.value = v;
-    copy.slots_.push_back(s);
-  }
+  copy.slots_.assign(slots_.begin(), slots_.end());
+  copy.heap_ = LiveBytes(heap_, garbage_, &copy.slots_, memory);
   copy.heads_.assign(heads_.begin(), heads_.end());
   copy.prefix_len_ = prefix_len_;
   std::memcpy(copy.prefix_bytes_, prefix_bytes_, sizeof(prefix_bytes_));
@@ -126,18 +117,23 @@ void Node::Forget(uint32_t len) {
   if (garbage_ > 1024 && garbage_ > heap_.size() / 2) Reclaim();
 }
 
-void Node::Reclaim() {
-  std::pmr::string fresh(heap_.get_allocator());
-  fresh.reserve(heap_.size() - garbage_);
-  for (Slot& s : slots_) {
-    uint32_t k = static_cast<uint32_t>(fresh.size());
-    fresh.append(heap_, s.key, s.key_len);
+std::pmr::string Node::LiveBytes(const std::pmr::string& heap, size_t garbage,
+                                 std::pmr::vector<Slot>* slots, std::pmr::memory_resource* memory) {
+  std::pmr::string live(memory);
+  live.reserve(heap.size() - garbage);
+  for (Slot& s : *slots) {
+    const uint32_t k = static_cast<uint32_t>(live.size());
+    live.append(heap, s.key, s.key_len);
     s.key = k;
-    uint32_t v = static_cast<uint32_t>(fresh.size());
-    fresh.append(heap_, s.value, s.value_len);
+    const uint32_t v = static_cast<uint32_t>(live.size());
+    live.append(heap, s.value, s.value_len);
     s.value = v;
   }
-  heap_ = std::move(fresh);
+  return live;
+}
+
+void Node::Reclaim() {
+  heap_ = LiveBytes(heap_, garbage_, &slots_, heap_.get_allocator().resource());
   garbage_ = 0;
 }
 

@@ -131,6 +131,11 @@ class Node {
   uint32_t Store(absl::string_view bytes);
   void Forget(uint32_t len);  // `len` bytes of heap_ are no longer used
   void Reclaim();             // rewrites heap_ with only the bytes in use
+  // The bytes of `heap` the slots refer to, packed, in `memory`; points the
+  // slots at their new places.
+  static std::pmr::string LiveBytes(const std::pmr::string& heap, size_t garbage,
+                                    std::pmr::vector<Slot>* slots,
+                                    std::pmr::memory_resource* memory);
 
   std::pmr::string heap_;
   std::pmr::vector<Slot> slots_;
