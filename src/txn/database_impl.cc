@@ -898,11 +898,9 @@ absl::Status DatabaseImpl::Recover() {
 namespace {
 
 // The keys a transaction's operations write, for conflict checks.
-absl::flat_hash_set<std::string> KeysOf(absl::string_view ops) {
+absl::flat_hash_set<std::string> KeysOf(const std::vector<Op>& ops) {
   absl::flat_hash_set<std::string> keys;
-  std::vector<Op> decoded;
-  if (!DecodeOps(ops, &decoded)) return keys;
-  for (const Op& op : decoded) {
+  for (const Op& op : ops) {
     if (op.type == OpType::kCreateStore || op.type == OpType::kDropStore) {
       keys.insert(WholeStoreKey(op.key));
     } else {
@@ -926,16 +924,15 @@ absl::Status DatabaseImpl::ReplayRecord(const LogRecord& record) {
       if (record.seq <= in_image) return absl::OkStatus();
       return ReplayOps(e.ops, record.seq, /*claim=*/true);
     case RecordKind::kPrepare: {
-      prepared_[std::string(e.xid)] =
-          Prepared{std::string(e.ops), KeysOf(e.ops), record.seq, false};
-      if (record.seq <= in_image) return absl::OkStatus();  // its values are stored
-      last_lsn_ = record.seq;
-      std::vector<Op> decoded;
-      if (!DecodeOps(e.ops, &decoded)) {
+      std::vector<Op> ops;
+      if (!DecodeOps(e.ops, &ops)) {
         return absl::DataLossError(
             absl::StrCat("prepare record ", record.seq, " holds malformed operations"));
       }
-      return ClaimValues(decoded, record.seq);
+      prepared_[std::string(e.xid)] = Prepared{std::string(e.ops), KeysOf(ops), record.seq, false};
+      if (record.seq <= in_image) return absl::OkStatus();  // its values are stored
+      last_lsn_ = record.seq;
+      return ClaimValues(ops, record.seq);
     }
     case RecordKind::kDecision: {
       auto it = prepared_.find(e.xid);
