@@ -45,20 +45,42 @@ void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<Cached
   }
 }
 
-void Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
-                       const std::vector<uint64_t>& deleted) {
+void Registry::DropHidden(absl::InlinedVector<NodeVersion, 1>* versions, uint64_t oldest) {
+  // Keep the newest version <= oldest (what the oldest reader sees) and all after it.
+  size_t keep_from = 0;
+  for (size_t i = 0; i < versions->size(); ++i) {
+    if ((*versions)[i].version <= oldest) keep_from = i;
+  }
+  versions->erase(versions->begin(), versions->begin() + keep_from);
+}
+
+uint64_t Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
+                           const std::vector<uint64_t>& deleted, uint64_t oldest) {
+  uint64_t grown = 0;
   for (const auto& [id, node] : nodes) {
     Shard& s = ShardOf(id);
     std::unique_lock lock(s.mu);
-    s.map[id].push_back(NodeVersion{version, BlobId{}, node, false});
-    s.dirty.insert(id);
+    auto& versions = s.map[id];
+    uint64_t bytes = node->MemoryBytes();
+    if (!s.dirty.insert(id).second && !versions.empty() && versions.back().node != nullptr) {
+      bytes -= std::min(bytes, versions.back().node->MemoryBytes());
+    }
+    grown += bytes;
+    // The versions no snapshot sees go now, not at the next checkpoint: a
+    // node every commit changes (the root) would otherwise hold a copy per
+    // commit until then.
+    DropHidden(&versions, oldest);
+    versions.push_back(NodeVersion{version, BlobId{}, node, false});
   }
   for (uint64_t id : deleted) {
     Shard& s = ShardOf(id);
     std::unique_lock lock(s.mu);
-    s.map[id].push_back(NodeVersion{version, BlobId{}, nullptr, true});
+    auto& versions = s.map[id];
+    DropHidden(&versions, oldest);
+    versions.push_back(NodeVersion{version, BlobId{}, nullptr, true});
     s.dirty.insert(id);
   }
+  return grown;
 }
 
 void Registry::Unpublish(uint64_t version, const std::vector<uint64_t>& ids) {
@@ -121,12 +143,7 @@ bool Registry::Prune(uint64_t id, uint64_t oldest) {
   auto it = s.map.find(id);
   if (it == s.map.end()) return true;
   auto& versions = it->second;
-  // Keep the newest version <= oldest (what the oldest reader sees) and all after it.
-  size_t keep_from = 0;
-  for (size_t i = 0; i < versions.size(); ++i) {
-    if (versions[i].version <= oldest) keep_from = i;
-  }
-  versions.erase(versions.begin(), versions.begin() + keep_from);
+  DropHidden(&versions, oldest);
   if (versions.size() == 1 && versions[0].deleted && versions[0].version <= oldest) {
     s.map.erase(it);
     return true;

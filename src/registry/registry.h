@@ -69,9 +69,15 @@ class Registry {
   // The node of `id` stored in `blob` is now cached as `cached`.
   void NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<CachedNode>& cached);
 
-  // Installs one commit's changes as versions numbered `version`.
-  void Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
-               const std::vector<uint64_t>& deleted);
+  // Installs one commit's changes as versions numbered `version`, dropping
+  // the versions of those ids no snapshot >= `oldest` can see. `version`
+  // must be above every live snapshot and `oldest`. Returns
+  // how much the memory held by unwritten nodes grew: a node already dirty
+  // since the last TakeDirty() counts only by what its new version adds, so
+  // that commits editing the same leaves again do not bring a checkpoint on
+  // sooner than the memory they hold calls for.
+  uint64_t Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
+                   const std::vector<uint64_t>& deleted, uint64_t oldest);
 
   // Takes back what Publish(version, ...) installed for `ids` (a commit
   // that never reached the log).
@@ -114,6 +120,7 @@ class Registry {
     absl::flat_hash_set<uint64_t> dirty;
   };
   static constexpr size_t kShards = 16;
+  static void DropHidden(absl::InlinedVector<NodeVersion, 1>* versions, uint64_t oldest);
   Shard& ShardOf(uint64_t id) const { return shards_[id % kShards]; }
 
   mutable std::array<Shard, kShards> shards_;

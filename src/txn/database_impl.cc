@@ -340,7 +340,6 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     nodes = own->ChangedNodes();
     freed = own->FreedNodes();
     u.dropped = own->dropped_value_blobs();
-    u.changed_bytes = own->ChangedBytes();
   } else {
     // Others committed meanwhile (to other keys, or validation would have
     // refused): apply the operations to the newest nodes.
@@ -356,7 +355,6 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     nodes = again.ChangedNodes();
     freed = again.FreedNodes();
     u.dropped = again.dropped_value_blobs();
-    u.changed_bytes = again.ChangedBytes();
     again.Rollback().IgnoreError();  // its work is taken; this only ends it
   }
   u.record_bytes = record.size();
@@ -366,13 +364,14 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
   p.ticket = *ticket;
   p.version = installed_ + 1;
   p.deciding = std::string(deciding);
-  registry_.Publish(p.version, nodes, freed);  // invisible until committed_ reaches it
+  uint64_t oldest = OldestSnapshot();
+  // Invisible until committed_ reaches it.
+  u.changed_bytes = registry_.Publish(p.version, nodes, freed, oldest);
   installed_ = p.version;
   CommitKeys entry{p.version, std::move(keys), {}};
   for (const auto& [id, node] : nodes) entry.nodes.push_back(id);
   entry.nodes.insert(entry.nodes.end(), freed.begin(), freed.end());
   history_.push_back(std::move(entry));
-  uint64_t oldest = OldestSnapshot();
   while (!history_.empty() && history_.front().version <= oldest) history_.pop_front();
   if (!p.deciding.empty()) prepared_[p.deciding].deciding = true;
   u.version = p.version;
@@ -566,6 +565,7 @@ DatabaseStats DatabaseImpl::Stats() {
   s.cache_bytes = cache_.usage();
   s.cache_capacity = cache_.capacity();
   s.dirty_bytes = dirty_bytes_.load(std::memory_order_relaxed);
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   s.registry_nodes = registry_.size();
   s.committed_version = committed_.load(std::memory_order_acquire);
   MutexLock lock(&snap_mu_);
@@ -808,6 +808,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
     }
   }
   checkpoint_lsn_ = lsn;
+  checkpoints_.fetch_add(1, std::memory_order_relaxed);
   backend_->log()->Trim(keep_from);
   // Let the backend fold the batch in and drop the log records just trimmed.
   return blobs.Checkpoint();
@@ -818,7 +819,7 @@ absl::Status DatabaseImpl::Recover() {
   auto root_meta = blobs.GetMeta(kRootMeta);
   if (absl::IsNotFound(root_meta.status())) {
     // A new database: the catalog is an empty leaf.
-    registry_.Publish(0, {{kCatalogRoot, std::make_shared<const Node>()}}, {});
+    registry_.Publish(0, {{kCatalogRoot, std::make_shared<const Node>()}}, {}, 0);
     next_id_ = kCatalogRoot + 1;
     opened_ = true;
     return CheckpointLocked();
@@ -995,10 +996,9 @@ absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, 
     }
   }
   uint64_t version = snapshot + 1;
-  registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes());
+  dirty_bytes_ += registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes(), snapshot);
   installed_ = version;
   for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
-  dirty_bytes_ += txn.ChangedBytes();
   log_bytes_ += ops_bytes.size();
   last_lsn_ = lsn;
   committed_.store(version, std::memory_order_release);

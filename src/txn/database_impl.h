@@ -200,7 +200,8 @@ class DatabaseImpl final : public Database {
   uint64_t last_lsn_ = 0;                 // newest commit-log record applied
   uint64_t log_bytes_ = 0;                // commit-log bytes since the last checkpoint
   uint64_t checkpoint_lsn_ = 0;           // newest commit the last checkpoint holds
-  std::atomic<uint64_t> dirty_bytes_{0};  // node bytes published since the last checkpoint
+  std::atomic<uint64_t> dirty_bytes_{0};  // growth of unwritten nodes since the last checkpoint
+  std::atomic<uint64_t> checkpoints_{0};  // written since open
   std::map<uint64_t, BlobId> durable_;    // node id -> blob, as of the last checkpoint
   CheckpointRoot root_;                   // as of the last checkpoint
   BlobId root_blob_;

@@ -196,12 +196,6 @@ std::vector<uint64_t> TransactionImpl::FreedNodes() const {
   return std::vector<uint64_t>(freed_.begin(), freed_.end());
 }
 
-uint64_t TransactionImpl::ChangedBytes() const {
-  uint64_t bytes = 0;
-  for (const auto& [id, node] : local_) bytes += NodeCache::Charge(*node);
-  return bytes;
-}
-
 absl::StatusOr<std::optional<StoreMeta>> TransactionImpl::LookupStore(absl::string_view name) {
   TreePath path;
   if (auto st = catalog_.SeekGE(*this, name, 0, &path); !st.ok()) return st;

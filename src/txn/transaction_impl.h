@@ -107,7 +107,6 @@ class TransactionImpl final : public Transaction, public NodeSink {
   // The changed nodes and the freed ids, for publishing.
   std::vector<std::pair<uint64_t, NodePtr>> ChangedNodes() const;
   std::vector<uint64_t> FreedNodes() const;
-  uint64_t ChangedBytes() const;
 
  private:
   absl::StatusOr<RawStore*> OpenStoreWithMeta(absl::string_view name, const StoreMeta& meta,

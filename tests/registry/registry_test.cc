@@ -26,9 +26,9 @@ std::string VersionOf(const NodePtr& node) { return std::string(node->value(0));
 TEST(RegistryTest, AReaderSeesTheNewestVersionAtItsSnapshot) {
   Registry r;
   r.Load(7, BlobId{100, 40});
-  r.Publish(3, {{7, Leaf(3)}}, {});
-  r.Publish(5, {{7, Leaf(5)}}, {});
-  r.Publish(6, {}, {7});
+  r.Publish(3, {{7, Leaf(3)}}, {}, 0);
+  r.Publish(5, {{7, Leaf(5)}}, {}, 0);
+  r.Publish(6, {}, {7}, 0);
 
   BlobId blob;
   auto at0 = r.Resolve(7, 2, &blob);  // before any publish: the loaded blob
@@ -48,10 +48,43 @@ TEST(RegistryTest, AReaderSeesTheNewestVersionAtItsSnapshot) {
   EXPECT_EQ(r.versions(), 4u);
 }
 
+// The checkpoint threshold is memory held by unwritten nodes: a node edited
+// again before a checkpoint replaces its previous version and grows that
+// memory only by what it added.
+TEST(RegistryTest, PublishCountsADirtyNodeOnceUntilTakeDirty) {
+  Registry r;
+  NodePtr small = Leaf(1);
+  auto big = std::make_shared<Node>(*small);
+  big->InsertEntry(1, "l", 0, std::string(1000, 'v'), ValueKind::kInline);
+  ASSERT_GT(big->MemoryBytes(), small->MemoryBytes());
+
+  EXPECT_EQ(r.Publish(1, {{4, small}}, {}, 0), small->MemoryBytes());
+  EXPECT_EQ(r.Publish(2, {{4, big}}, {}, 0), big->MemoryBytes() - small->MemoryBytes());
+  EXPECT_EQ(r.Publish(3, {{4, small}}, {}, 0), 0u);                    // shrank: nothing added
+  EXPECT_EQ(r.Publish(4, {{5, small}}, {}, 0), small->MemoryBytes());  // another node
+  EXPECT_EQ(r.TakeDirty().size(), 2u);
+  EXPECT_EQ(r.Publish(5, {{4, big}}, {}, 0), big->MemoryBytes());  // dirty again after it
+}
+
+TEST(RegistryTest, PublishDropsTheVersionsNoSnapshotSees) {
+  Registry r;
+  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, /*oldest=*/2);
+  EXPECT_EQ(r.versions(), 4u);  // 2, what a reader at 2 sees, and the ones after it
+  BlobId blob;
+  for (uint64_t snapshot : {2, 5}) {
+    auto v = r.Resolve(9, snapshot, &blob);
+    SOP_ASSERT_OK(v);
+    EXPECT_EQ(VersionOf(*v), std::to_string(snapshot));
+  }
+  r.Publish(6, {}, {9}, /*oldest=*/5);
+  EXPECT_EQ(r.versions(), 2u);
+  EXPECT_TRUE(absl::IsNotFound(r.Resolve(9, 6, &blob).status()));
+}
+
 TEST(RegistryTest, UnpublishTakesBackOneCommitOnly) {
   Registry r;
-  r.Publish(1, {{1, Leaf(1)}, {2, Leaf(1)}}, {});
-  r.Publish(2, {{1, Leaf(2)}, {3, Leaf(2)}}, {});
+  r.Publish(1, {{1, Leaf(1)}, {2, Leaf(1)}}, {}, 0);
+  r.Publish(2, {{1, Leaf(2)}, {3, Leaf(2)}}, {}, 0);
   r.Unpublish(2, {1, 3});
   BlobId blob;
   auto v = r.Resolve(1, 9, &blob);
@@ -64,8 +97,8 @@ TEST(RegistryTest, UnpublishTakesBackOneCommitOnly) {
 TEST(RegistryTest, TakeDirtyReturnsEveryChangedIdOnceWithItsNewestVersion) {
   Registry r;
   // Ids in every part of the registry, some changed twice.
-  for (uint64_t id = 1; id <= 100; ++id) r.Publish(1, {{id, Leaf(1)}}, {});
-  for (uint64_t id = 1; id <= 100; id += 3) r.Publish(2, {{id, Leaf(2)}}, {});
+  for (uint64_t id = 1; id <= 100; ++id) r.Publish(1, {{id, Leaf(1)}}, {}, 0);
+  for (uint64_t id = 1; id <= 100; id += 3) r.Publish(2, {{id, Leaf(2)}}, {}, 0);
   r.Unpublish(1, {50});
   auto dirty = r.TakeDirty();
   std::sort(dirty.begin(), dirty.end(),
@@ -82,7 +115,7 @@ TEST(RegistryTest, TakeDirtyReturnsEveryChangedIdOnceWithItsNewestVersion) {
 
 TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
   Registry r;
-  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {});
+  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, 0);
   EXPECT_FALSE(r.Prune(9, 3));  // keeps 3 (the oldest reader's) and 4, 5
   EXPECT_EQ(r.versions(), 3u);
   BlobId blob;
@@ -91,7 +124,7 @@ TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
   EXPECT_EQ(VersionOf(*v), "3");
   EXPECT_TRUE(r.Prune(9, 5));
   EXPECT_EQ(r.versions(), 1u);
-  r.Publish(6, {}, {9});
+  r.Publish(6, {}, {9}, 0);
   EXPECT_FALSE(r.Prune(9, 5));  // a reader at 5 still sees it
   EXPECT_TRUE(r.Prune(9, 6));   // deleted and nobody sees past: gone
   EXPECT_EQ(r.size(), 0u);
@@ -99,7 +132,7 @@ TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
 
 TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
   Registry r;
-  r.Publish(1, {{4, Leaf(1)}}, {});
+  r.Publish(1, {{4, Leaf(1)}}, {}, 0);
   auto cached = std::make_shared<CachedNode>(Node(*Leaf(1)));
   r.MarkWritten(4, 1, BlobId{200, 30}, cached);
   BlobId blob;
@@ -124,7 +157,7 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
   Registry r;
   constexpr uint64_t kIds = 64;
   constexpr int kReaders = 3;
-  for (uint64_t id = 1; id <= kIds; ++id) r.Publish(1, {{id, Leaf(1)}}, {});
+  for (uint64_t id = 1; id <= kIds; ++id) r.Publish(1, {{id, Leaf(1)}}, {}, 0);
   Mutex mu;  // what the database's snapshot list does: pins versions
   uint64_t published = 1;
   std::vector<uint64_t> pinned(kReaders, 0);  // 0: no snapshot held
@@ -163,16 +196,24 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
   // loaded machine the writer can finish before a reader thread first runs.
   for (uint64_t version = 2; version <= 300 || reads.load() < 1000 || hits.load() < 100;
        ++version) {
-    for (uint64_t id = 1; id <= kIds; ++id) r.Publish(version, {{id, Leaf(version)}}, {});
-    uint64_t oldest;
-    {
+    auto oldest_pinned = [&](uint64_t newest) {
       MutexLock lock(&mu);
-      published = version;
-      oldest = version;
+      uint64_t oldest = newest;
       for (uint64_t p : pinned) {
         if (p != 0) oldest = std::min(oldest, p);
       }
+      return oldest;
+    };
+    // Publishing drops what no reader sees while the readers resolve.
+    const uint64_t before = oldest_pinned(version - 1);
+    for (uint64_t id = 1; id <= kIds; ++id) {
+      r.Publish(version, {{id, Leaf(version)}}, {}, before);
     }
+    {
+      MutexLock lock(&mu);
+      published = version;
+    }
+    const uint64_t oldest = oldest_pinned(version);
     if (version % 10 == 0) {
       cache.clear();
       for (const auto& [id, v] : r.TakeDirty()) {

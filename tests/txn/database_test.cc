@@ -177,6 +177,38 @@ TEST(DatabaseCloseTest, AfterNothingNewACloseWritesNothing) {
   }));
 }
 
+// The dirty-node threshold is memory: commits editing the same leaf again
+// replace its unwritten copy, so they neither pile versions up nor bring
+// checkpoints on; commits spreading over many leaves do.
+TEST(DatabaseCheckpointTest, TheDirtyThresholdCountsEachChangedNodeOnce) {
+  auto mem = NewMemEnv();
+  SOP_ASSERT_OK(mem->CreateDir("/d"));
+  Options o;
+  o.env = mem.get();
+  o.checkpoint_dirty_bytes = 64 << 10;
+  o.checkpoint_log_bytes = 1ull << 30;
+  auto db = Database::Open("/d/db", o);
+  SOP_ASSERT_OK(db);
+  auto put = [&](const std::string& key) {
+    SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      return (*s)->Put(key, std::string(100, 'v'));
+    }));
+  };
+  const uint64_t at_open = (*db)->Stats().checkpoints;              // a new database's first
+  for (int i = 0; i < 2000; ++i) put(absl::StrCat("hot", i % 10));  // one leaf
+  DatabaseStats hot = (*db)->Stats();
+  EXPECT_EQ(hot.checkpoints, at_open);
+  EXPECT_LT(hot.dirty_bytes, 16u << 10);
+  EXPECT_LT(hot.node_versions, 10u);  // superseded copies went as commits replaced them
+
+  for (int i = 0; i < 3000; ++i) put(absl::StrFormat("cold%08d", (i * 7919) % 3000));
+  DatabaseStats spread = (*db)->Stats();
+  EXPECT_GE(spread.checkpoints, at_open + 2);  // ~400 KB of leaves, a 64 KB threshold
+  EXPECT_LE(spread.dirty_bytes, 2 * o.checkpoint_dirty_bytes);
+}
+
 // Random inserts into a database whose checkpoints come often: each leaves
 // the old copies of the nodes it rewrote as holes in the file.
 Options HoleyOptions(Env* env) {
