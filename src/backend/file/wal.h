@@ -24,6 +24,7 @@
 #ifndef SOP_SRC_BACKEND_FILE_WAL_H_
 #define SOP_SRC_BACKEND_FILE_WAL_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -130,6 +131,11 @@ class Wal {
   size_t expected_group_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t groups_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::microseconds sync_estimate_ ABSL_GUARDED_BY(mu_){200};
+  // When the active leader's sync should be over.
+  std::chrono::steady_clock::time_point lead_ends_ ABSL_GUARDED_BY(mu_);
+  // Bumped when a committer queues and when a lead starts or ends: what a
+  // committer yielding without mu_ watches for.
+  std::atomic<uint64_t> changes_{0};
 };
 
 }  // namespace sop
