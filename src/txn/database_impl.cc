@@ -641,7 +641,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
 
   // 1. Every dirty node's newest version becomes a blob; the blob it
   // replaces is freed once no snapshot can reach it.
-  std::map<uint64_t, BlobId> durable_changes;  // id -> new blob (page 0: deleted)
+  absl::btree_map<uint64_t, BlobId> durable_changes;  // id -> new blob (page 0: deleted)
   std::vector<std::pair<uint64_t, BlobId>> new_frees;
   struct Written {
     uint64_t id, version;
@@ -671,7 +671,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   // Nothing reads afterwards, so the registry keeps the old places; with no
   // snapshot live, the old copies are freed by this same batch.
   std::vector<BlobId> moved_from;
-  std::set<uint64_t> pages;  // registry pages to write
+  absl::btree_set<uint64_t> pages;  // registry pages to write
   if (move_budget > 0) {
     const uint64_t boundary = blobs.RelocationBoundary();
     // The registry pages and the root are rewritten low too: one left above

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "registry/registry.h"
@@ -202,8 +204,8 @@ class DatabaseImpl final : public Database {
   uint64_t checkpoint_lsn_ = 0;           // newest commit the last checkpoint holds
   std::atomic<uint64_t> dirty_bytes_{0};  // growth of unwritten nodes since the last checkpoint
   std::atomic<uint64_t> checkpoints_{0};  // written since open
-  std::map<uint64_t, BlobId> durable_;    // node id -> blob, as of the last checkpoint
-  CheckpointRoot root_;                   // as of the last checkpoint
+  absl::btree_map<uint64_t, BlobId> durable_;  // node id -> blob, as of the last checkpoint
+  CheckpointRoot root_;                        // as of the last checkpoint
   BlobId root_blob_;
   // Blobs superseded at a commit version, freed once no snapshot that old
   // lives. Publishers append under snap_mu_.
