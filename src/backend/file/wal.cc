@@ -237,6 +237,9 @@ uint64_t Wal::Enqueue(WalRecordType type, std::string payload) {
   return ticket;
 }
 
+// How long a committer may yield the CPU in all while it waits.
+constexpr std::chrono::microseconds kMaxYielding{400};
+
 absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
   std::shared_ptr<Writer> owned;
   {
@@ -262,8 +265,9 @@ absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
   // sync): waking a sleeping thread costs tens of microseconds on a virtual
   // machine (an interrupt to an idle vCPU), paid by every member of every
   // group, and the members are what the next group is made of. RocksDB's
-  // write thread yields likewise. Past that time, or if nothing changes, it
-  // sleeps. A lone committer leads at once and never yields.
+  // write thread yields likewise. Past that time it sleeps, and it yields
+  // for kMaxYielding at most per commit, so slow syncs cost no more CPU.
+  // A lone committer leads at once and never yields.
   const auto waiting_since = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
@@ -291,8 +295,15 @@ absl::StatusOr<uint64_t> Wal::Await(uint64_t ticket) {
       } else {
         until = lead_ends_;
       }
+      // Past its time it sleeps; and once it has yielded for kMaxYielding,
+      // where syncs are slow enough that a wake-up is small beside one (a
+      // SATA SSD, a disk), it sleeps until then.
       if (now >= until) {
         w.cv.Wait(&mu_);
+        continue;
+      }
+      if (now - waiting_since >= kMaxYielding) {
+        w.cv.WaitFor(&mu_, std::chrono::duration_cast<std::chrono::microseconds>(until - now));
         continue;
       }
       seen = changes_.load(std::memory_order_relaxed);
