@@ -2,6 +2,8 @@
 
 #include "backend/file/wal.h"
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -164,6 +166,62 @@ TEST_F(WalTest, ConcurrentAppendersShareSyncsAndGetDistinctOrderedSeqs) {
       EXPECT_EQ(records[seqs[t][i] - 1].payload, std::to_string(t) + ":" + std::to_string(i));
     }
   }
+}
+
+// Files whose Sync takes 2 ms, like a SATA SSD's, and counts itself.
+class SlowSyncEnv : public EnvWrapper {
+ public:
+  explicit SlowSyncEnv(Env* base) : EnvWrapper(base) {}
+  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
+    auto f = EnvWrapper::OpenFile(path, mode);
+    if (!f.ok()) return f;
+    return std::unique_ptr<File>(new SlowFile(std::move(*f), &syncs));
+  }
+  std::atomic<int> syncs{0};
+
+ private:
+  class SlowFile : public FileWrapper {
+   public:
+    SlowFile(std::unique_ptr<File> base, std::atomic<int>* syncs)
+        : FileWrapper(std::move(base)), syncs_(syncs) {}
+    absl::Status Sync() override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      ++*syncs_;
+      return FileWrapper::Sync();
+    }
+
+   private:
+    std::atomic<int>* const syncs_;
+  };
+};
+
+// Where a sync is long, waiting committers stop yielding and sleep (decision
+// 0016); they must still be woken for their group's result and to lead.
+TEST_F(WalTest, AppendersOnASlowDiskSleepAndStillShareSyncs) {
+  SlowSyncEnv slow(env_.get());
+  auto wal = Wal::Create(&slow, path_, 0);
+  SOP_ASSERT_OK(wal);
+  const int created_syncs = slow.syncs.load();
+  constexpr int kThreads = 8, kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> appended{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto seq = (*wal)->Append(WalRecordType::kLog, std::to_string(t) + ":" + std::to_string(i));
+        if (seq.ok()) ++appended;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(appended.load(), kThreads * kPerThread);
+  // Eight appenders and a 2 ms sync: groups form (one sync per append
+  // would be 200).
+  EXPECT_LE(slow.syncs.load() - created_syncs, kThreads * kPerThread / 2);
+  std::vector<WalRecord> records;
+  wal->reset();
+  SOP_ASSERT_OK(Wal::Open(env_.get(), path_, &records));
+  EXPECT_EQ(records.size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
 TEST_F(WalTest, FailedSyncMakesEveryLaterAppendFail) {
