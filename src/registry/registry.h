@@ -71,11 +71,13 @@ class Registry {
 
   // Installs one commit's changes as versions numbered `version`, dropping
   // the versions of those ids no snapshot >= `oldest` can see. `version`
-  // must be above every live snapshot and `oldest`. Returns
-  // how much the memory held by unwritten nodes grew: a node already dirty
-  // since the last TakeDirty() counts only by what its new version adds, so
-  // that commits editing the same leaves again do not bring a checkpoint on
-  // sooner than the memory they hold calls for.
+  // must be above every live snapshot and `oldest`.
+  //
+  // Returns how much the memory held by unwritten nodes grew: a node already
+  // dirty since the last TakeDirty() counts only by what its new version
+  // adds, so that commits editing the same leaves again do not bring a
+  // checkpoint on sooner than the memory they hold calls for. Versions a
+  // long reader pins are not counted.
   uint64_t Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
                    const std::vector<uint64_t>& deleted, uint64_t oldest);
 
