@@ -74,14 +74,14 @@ uint64_t Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_
     // node every commit changes (the root) would otherwise hold a copy per
     // commit until then.
     DropHidden(&versions, oldest);
-    versions.push_back(NodeVersion{version, BlobId{}, node, false});
+    versions.push_back(NodeVersion{.version = version, .node = node});
   }
   for (uint64_t id : deleted) {
     Shard& s = ShardOf(id);
     std::unique_lock lock(s.mu);
     auto& versions = s.map[id];
     DropHidden(&versions, oldest);
-    versions.push_back(NodeVersion{version, BlobId{}, nullptr, true});
+    versions.push_back(NodeVersion{.version = version, .deleted = true});
     s.dirty.insert(id);
   }
   return grown;
@@ -104,7 +104,7 @@ void Registry::Unpublish(uint64_t version, const std::vector<uint64_t>& ids) {
 void Registry::Load(uint64_t id, BlobId blob) {
   Shard& s = ShardOf(id);
   std::unique_lock lock(s.mu);
-  s.map[id] = {NodeVersion{0, blob, nullptr, false}};
+  s.map[id] = {NodeVersion{.version = 0, .blob = blob}};
 }
 
 std::vector<std::pair<uint64_t, NodeVersion>> Registry::TakeDirty() {

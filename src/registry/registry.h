@@ -50,12 +50,15 @@ struct CachedNode {
   std::atomic<bool> referenced{false};  // hit since the cache's hand last passed
 };
 
+// What a read looks at comes first, `blob` (needed only on a cache miss)
+// last: with the id before it, a map slot's first cache line then holds all
+// a cached read needs.
 struct NodeVersion {
-  uint64_t version = 0;  // the commit that made it; 0 = loaded from disk
-  BlobId blob;           // page 0 until a checkpoint writes this version
-  NodePtr node;          // held while unwritten; may be null once written
-  bool deleted = false;
+  uint64_t version = 0;              // the commit that made it; 0 = loaded from disk
+  NodePtr node;                      // held while unwritten; may be null once written
   std::weak_ptr<CachedNode> cached;  // once written: the cache's copy, while it lasts
+  bool deleted = false;
+  BlobId blob;  // page 0 until a checkpoint writes this version
 };
 
 class Registry {
