@@ -103,6 +103,25 @@ absl::Status BTree::SeekGE(NodeSource& src, absl::string_view key, uint64_t dup,
   }
 }
 
+absl::StatusOr<bool> BTree::FindInLeaf(NodeSource& src, absl::string_view key, uint64_t dup,
+                                       const Node** leaf, size_t* index) const {
+  uint64_t id = root_;
+  for (int depth = 0;; ++depth) {
+    auto node = src.Peek(id);
+    if (!node.ok()) return node.status();
+    const Node* n = *node;
+    if (n->leaf) {
+      *leaf = n;
+      *index = Rank(*n, key, dup, false);
+      return *index < n->size() || n->size() == 0;
+    }
+    if (depth >= 64) return Corrupt(id, "tree is deeper than 64 levels");
+    const size_t lo = Rank(*n, key, dup, true);
+    if (lo >= n->children.size()) return Corrupt(id, "fewer children than separators");
+    id = n->children[lo];
+  }
+}
+
 absl::Status BTree::SeekFirst(NodeSource& src, TreePath* path) const {
   path->frames.clear();
   auto node = src.Read(root_);

@@ -26,6 +26,10 @@ class NodeSource {
  public:
   virtual ~NodeSource() = default;
   virtual absl::StatusOr<NodePtr> Read(uint64_t id) = 0;
+  // Node `id`, held by the source itself until its owner says the lookup
+  // that asked is over: a point read takes no reference count per level,
+  // an atomic write to a line every reader of that node shares.
+  virtual absl::StatusOr<const Node*> Peek(uint64_t id) = 0;
 };
 
 class NodeSink : public NodeSource {
@@ -69,6 +73,14 @@ class BTree {
   // The number of entries of `n` ordered before (key, dup), or at or before
   // it when `or_equal`: a binary search.
   size_t Rank(const Node& n, absl::string_view key, uint64_t dup, bool or_equal) const;
+
+  // A point lookup through src.Peek(): *leaf is the leaf where (key, dup)
+  // belongs and *index the first of its entries at or after it. Returns
+  // false when that is past the leaf's last entry (the next entry at or after
+  // the key may start the next leaf; SeekGE finds it). *leaf lives as long as
+  // the source holds what it peeked.
+  absl::StatusOr<bool> FindInLeaf(NodeSource& src, absl::string_view key, uint64_t dup,
+                                  const Node** leaf, size_t* index) const;
 
   // Cursor movement. After each call path->valid() tells whether it points
   // at an entry.

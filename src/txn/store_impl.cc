@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "txn/transaction_impl.h"
@@ -496,12 +497,24 @@ absl::Status RawStoreImpl::Remove(absl::string_view key) {
 absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   if (auto st = CheckUsable(false); !st.ok()) return st;
   if (auto st = CheckKeyValue(key, ""); !st.ok()) return st;
+  absl::Cleanup release = [this] { txn_->ReleasePeeked(); };
+  const Node* leaf;
+  size_t i;
+  auto in_leaf = tree_.FindInLeaf(*txn_, key, 0, &leaf, &i);
+  if (!in_leaf.ok()) return in_leaf.status();
   TreePath path;
-  bool found;
-  if (auto st = Find(key, &path, &found); !st.ok()) return st;
+  if (!*in_leaf) {  // the first entry at or after the key starts the next leaf
+    if (auto st = tree_.SeekGE(*txn_, key, 0, &path); !st.ok()) return st;
+    if (path.valid()) {
+      leaf = &path.leaf();
+      i = path.pos();
+    }
+  }
   txn_->NoteRead(name_, key);
-  if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
-  return LoadValue(path.leaf().value(path.pos()), path.leaf().kind(path.pos()));
+  if (i >= leaf->size() || cmp_->Compare(leaf->key(i), key) != 0) {
+    return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
+  }
+  return LoadValue(leaf->value(i), leaf->kind(i));
 }
 
 absl::StatusOr<std::unique_ptr<ValueWriter>> RawStoreImpl::NewValueWriter(absl::string_view key,

@@ -164,6 +164,20 @@ absl::StatusOr<NodePtr> TransactionImpl::Read(uint64_t id) {
   return node;
 }
 
+absl::StatusOr<const Node*> TransactionImpl::Peek(uint64_t id) {
+  if (auto it = local_.find(id); it != local_.end()) return it->second.get();
+  if (freed_.contains(id)) {
+    return absl::InternalError(absl::StrCat("node ", id, " was freed by this transaction"));
+  }
+  Memo& m = memo_[id % memo_.size()];
+  if (m.node != nullptr && m.id == id) return m.node.get();
+  auto node = db_->ReadNode(id, snapshot_);
+  if (!node.ok()) return node.status();
+  if (m.node != nullptr) peeked_.push_back(std::move(m.node));
+  m = {id, *std::move(node)};
+  return m.node.get();
+}
+
 absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return it->second.get();
   auto base = Read(id);

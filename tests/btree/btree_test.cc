@@ -25,6 +25,11 @@ class MapSink : public NodeSink {
     if (it == nodes_.end()) return absl::NotFoundError("no node");
     return NodePtr(it->second);
   }
+  absl::StatusOr<const Node*> Peek(uint64_t id) override {
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return absl::NotFoundError("no node");
+    return it->second.get();
+  }
   absl::StatusOr<Node*> Mutable(uint64_t id) override {
     auto it = nodes_.find(id);
     if (it == nodes_.end()) return absl::NotFoundError("no node");
@@ -211,6 +216,54 @@ TEST(BTreeTest, RandomInsertsThenEraseEverything) {
   ASSERT_TRUE(tree.Check(sink, &stats).ok());
   EXPECT_EQ(stats.entries, 0u);
   EXPECT_EQ(sink.count(), 1u);  // only the root is left
+}
+
+// The point lookup and a cursor's seek land on the same entry, for keys in
+// the tree and between its keys, with duplicates, and after erases left
+// separators no entry has (so an absent key can sort after all of its leaf).
+TEST(BTreeTest, FindInLeafAgreesWithSeekGE) {
+  MapSink sink;
+  BTree tree(1, BytewiseComparator(), kMaxBytes);
+  std::mt19937 rng(11);
+  std::vector<int> order(20000);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i) * 2;  // odd: absent
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int i : order) {
+    for (uint64_t dup = 0; dup <= static_cast<uint64_t>(i % 3); ++dup) {
+      ASSERT_TRUE(
+          tree.Insert(sink, Key(i), dup + 1, std::string(i % 200, 'v'), ValueKind::kInline).ok());
+    }
+  }
+  for (size_t n = 0; n < order.size() / 3; ++n) {
+    TreePath path;
+    ASSERT_TRUE(tree.SeekGE(sink, Key(order[n]), 0, &path).ok());
+    ASSERT_TRUE(tree.Erase(sink, path).ok());
+  }
+  int in_leaf = 0, past_leaf = 0;
+  for (int k = -1; k <= 40001; ++k) {
+    for (uint64_t dup : {uint64_t{0}, uint64_t{2}}) {
+      TreePath path;
+      ASSERT_TRUE(tree.SeekGE(sink, Key(k), dup, &path).ok());
+      const Node* leaf = nullptr;
+      size_t index = 0;
+      auto found = tree.FindInLeaf(sink, Key(k), dup, &leaf, &index);
+      ASSERT_TRUE(found.ok()) << found.status();
+      if (*found) {
+        ++in_leaf;
+        ASSERT_TRUE(path.valid()) << k;
+        EXPECT_EQ(leaf, &path.leaf()) << k;
+        EXPECT_EQ(index, path.pos()) << k;
+      } else {
+        ++past_leaf;
+        EXPECT_EQ(index, leaf->size()) << k;
+        if (path.valid()) {
+          EXPECT_NE(leaf, &path.leaf()) << k;
+        }
+      }
+    }
+  }
+  EXPECT_GT(in_leaf, 70000);
+  EXPECT_GT(past_leaf, 10);  // the case a Get hands to SeekGE did come up
 }
 
 TEST(BTreeTest, DescendingInsertsKeepAQuarterFill) {
