@@ -503,15 +503,15 @@ absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   auto in_leaf = tree_.FindInLeaf(*txn_, key, 0, &leaf, &i);
   if (!in_leaf.ok()) return in_leaf.status();
   TreePath path;
-  if (!*in_leaf) {  // the first entry at or after the key starts the next leaf
+  if (!*in_leaf) {
+    // The first entry at or after the key starts the next leaf. SeekGE reads
+    // through the memo, which may let the peeked leaf go: forget it.
     if (auto st = tree_.SeekGE(*txn_, key, 0, &path); !st.ok()) return st;
-    if (path.valid()) {
-      leaf = &path.leaf();
-      i = path.pos();
-    }
+    leaf = path.valid() ? &path.leaf() : nullptr;
+    i = path.valid() ? path.pos() : 0;
   }
   txn_->NoteRead(name_, key);
-  if (i >= leaf->size() || cmp_->Compare(leaf->key(i), key) != 0) {
+  if (leaf == nullptr || i >= leaf->size() || cmp_->Compare(leaf->key(i), key) != 0) {
     return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
   }
   return LoadValue(leaf->value(i), leaf->kind(i));

@@ -154,28 +154,30 @@ void TransactionImpl::ReleaseUnloggedBlob(BlobId id) {
 
 absl::StatusOr<NodePtr> TransactionImpl::Read(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return NodePtr(it->second);
-  if (freed_.contains(id)) {
-    return absl::InternalError(absl::StrCat("node ", id, " was freed by this transaction"));
-  }
-  Memo& m = memo_[id % memo_.size()];
-  if (m.node != nullptr && m.id == id) return m.node;
-  auto node = db_->ReadNode(id, snapshot_);
-  if (node.ok()) m = {id, *node};
-  return node;
+  auto m = Remember(id, nullptr);
+  if (!m.ok()) return m.status();
+  return (*m)->node;
 }
 
 absl::StatusOr<const Node*> TransactionImpl::Peek(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return it->second.get();
+  auto m = Remember(id, &peeked_);
+  if (!m.ok()) return m.status();
+  return (*m)->node.get();
+}
+
+absl::StatusOr<TransactionImpl::Memo*> TransactionImpl::Remember(uint64_t id,
+                                                                 std::vector<NodePtr>* displaced) {
   if (freed_.contains(id)) {
     return absl::InternalError(absl::StrCat("node ", id, " was freed by this transaction"));
   }
   Memo& m = memo_[id % memo_.size()];
-  if (m.node != nullptr && m.id == id) return m.node.get();
+  if (m.node != nullptr && m.id == id) return &m;
   auto node = db_->ReadNode(id, snapshot_);
   if (!node.ok()) return node.status();
-  if (m.node != nullptr) peeked_.push_back(std::move(m.node));
+  if (displaced != nullptr && m.node != nullptr) displaced->push_back(std::move(m.node));
   m = {id, *std::move(node)};
-  return m.node.get();
+  return &m;
 }
 
 absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {

@@ -143,6 +143,9 @@ class TransactionImpl final : public Transaction, public NodeSink {
     NodePtr node;
   };
   std::array<Memo, 32> memo_;
+  // The memo's slot for snapshot node `id`, read into it if it holds another
+  // node; that one goes to *displaced, if given, else is let go.
+  absl::StatusOr<Memo*> Remember(uint64_t id, std::vector<NodePtr>* displaced);
   std::vector<NodePtr> peeked_;  // memo entries replaced during a Peek() lookup
   absl::flat_hash_set<uint64_t> freed_;
   std::string record_;
