@@ -26,9 +26,10 @@ class NodeSource {
  public:
   virtual ~NodeSource() = default;
   virtual absl::StatusOr<NodePtr> Read(uint64_t id) = 0;
-  // Node `id`, held by the source itself until its owner says the lookup
-  // that asked is over: a point read takes no reference count per level,
-  // an atomic write to a line every reader of that node shares.
+  // Node `id`, held by the source itself and valid until the source's next
+  // call: a descent that uses each node only until it reads the next takes
+  // no reference count per level, an atomic write to a line every reader of
+  // that node shares.
   virtual absl::StatusOr<const Node*> Peek(uint64_t id) = 0;
 };
 
@@ -77,8 +78,8 @@ class BTree {
   // A point lookup through src.Peek(): *leaf is the leaf where (key, dup)
   // belongs and *index the first of its entries at or after it. Returns
   // false when that is past the leaf's last entry (the next entry at or after
-  // the key may start the next leaf; SeekGE finds it). *leaf lives as long as
-  // the source holds what it peeked.
+  // the key may start the next leaf; SeekGE finds it). *leaf is valid until
+  // src's next call.
   absl::StatusOr<bool> FindInLeaf(NodeSource& src, absl::string_view key, uint64_t dup,
                                   const Node** leaf, size_t* index) const;
 

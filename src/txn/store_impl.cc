@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "txn/transaction_impl.h"
@@ -497,7 +496,6 @@ absl::Status RawStoreImpl::Remove(absl::string_view key) {
 absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   if (auto st = CheckUsable(false); !st.ok()) return st;
   if (auto st = CheckKeyValue(key, ""); !st.ok()) return st;
-  absl::Cleanup release = [this] { txn_->ReleasePeeked(); };
   const Node* leaf;
   size_t i;
   auto in_leaf = tree_.FindInLeaf(*txn_, key, 0, &leaf, &i);

@@ -154,20 +154,19 @@ void TransactionImpl::ReleaseUnloggedBlob(BlobId id) {
 
 absl::StatusOr<NodePtr> TransactionImpl::Read(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return NodePtr(it->second);
-  auto m = Remember(id, nullptr);
+  auto m = Remember(id);
   if (!m.ok()) return m.status();
   return (*m)->node;
 }
 
 absl::StatusOr<const Node*> TransactionImpl::Peek(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return it->second.get();
-  auto m = Remember(id, &peeked_);
+  auto m = Remember(id);
   if (!m.ok()) return m.status();
   return (*m)->node.get();
 }
 
-absl::StatusOr<TransactionImpl::Memo*> TransactionImpl::Remember(uint64_t id,
-                                                                 std::vector<NodePtr>* displaced) {
+absl::StatusOr<TransactionImpl::Memo*> TransactionImpl::Remember(uint64_t id) {
   if (freed_.contains(id)) {
     return absl::InternalError(absl::StrCat("node ", id, " was freed by this transaction"));
   }
@@ -175,7 +174,6 @@ absl::StatusOr<TransactionImpl::Memo*> TransactionImpl::Remember(uint64_t id,
   if (m.node != nullptr && m.id == id) return &m;
   auto node = db_->ReadNode(id, snapshot_);
   if (!node.ok()) return node.status();
-  if (displaced != nullptr && m.node != nullptr) displaced->push_back(std::move(m.node));
   m = {id, *std::move(node)};
   return &m;
 }

@@ -49,8 +49,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
 
   // NodeSink:
   absl::StatusOr<NodePtr> Read(uint64_t id) override;
-  // Valid until ReleasePeeked(): a node the memo lets go of meanwhile is
-  // kept in peeked_.
+  // Valid until the next Read(), Peek() or change: the memo holds it.
   absl::StatusOr<const Node*> Peek(uint64_t id) override;
   absl::StatusOr<Node*> Mutable(uint64_t id) override;
   uint64_t Create(Node node) override;
@@ -66,8 +65,6 @@ class TransactionImpl final : public Transaction, public NodeSink {
 
   // --- For RawStoreImpl, CursorImpl and DatabaseImpl. ---
   uint64_t snapshot() const { return snapshot_; }
-  // Ends a lookup that used Peek(): what it peeked may go.
-  void ReleasePeeked() { peeked_.clear(); }
   bool serializable() const { return options_.serializable && !replaying_; }
   // What the transaction wrote and read, for conflict checks at commit.
   void NoteWrite(absl::string_view store, absl::string_view key);
@@ -143,10 +140,8 @@ class TransactionImpl final : public Transaction, public NodeSink {
     NodePtr node;
   };
   std::array<Memo, 32> memo_;
-  // The memo's slot for snapshot node `id`, read into it if it holds another
-  // node; that one goes to *displaced, if given, else is let go.
-  absl::StatusOr<Memo*> Remember(uint64_t id, std::vector<NodePtr>* displaced);
-  std::vector<NodePtr> peeked_;  // memo entries replaced during a Peek() lookup
+  // The memo's slot for snapshot node `id`, read into it if it holds another.
+  absl::StatusOr<Memo*> Remember(uint64_t id);
   absl::flat_hash_set<uint64_t> freed_;
   std::string record_;
   std::vector<BlobId> new_value_blobs_;
