@@ -52,10 +52,6 @@ void Registry::DropHidden(absl::InlinedVector<NodeVersion, 1>* versions, uint64_
     if ((*versions)[i].version <= oldest) keep_from = i;
   }
   versions->erase(versions->begin(), versions->begin() + keep_from);
-  // Back inline once one version is left: a vector that spilled to the heap
-  // while a commit added a second version would stay there, and every read
-  // of the id would then follow a pointer to a line of its own.
-  if (versions->size() == 1) versions->shrink_to_fit();
 }
 
 uint64_t Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
@@ -152,6 +148,11 @@ bool Registry::Prune(uint64_t id, uint64_t oldest) {
     s.map.erase(it);
     return true;
   }
+  // Back inline once one version is left: a vector that spilled to the heap
+  // while a commit added a second version would stay there, and every read
+  // of the id would then follow a pointer to a line of its own. (Not at
+  // Publish, which pushes a second version right after.)
+  if (versions.size() == 1) versions.shrink_to_fit();
   return versions.size() == 1;
 }
 
