@@ -91,8 +91,12 @@ struct Options {
   // much since the last one...
   uint64_t checkpoint_log_bytes = 32ull << 20;
   // ...or once nodes changed since the last checkpoint take this much memory
-  // (more, by what commits change while a checkpoint writes).
-  uint64_t checkpoint_dirty_bytes = 32ull << 20;
+  // (more, by what commits change while a checkpoint writes). 0 means a
+  // quarter of cache_bytes, and at least 32 MiB: random writes dirty whole
+  // nodes, and each checkpoint rewrites every node dirtied since the last,
+  // so the more changes one checkpoint gathers, the fewer bytes it writes
+  // per change (decision 0018).
+  uint64_t checkpoint_dirty_bytes = 0;
   // Comparators by name, for stores created with a custom comparator: the
   // log is replayed on open, before any store is opened, and replaying
   // changes to such a store needs its comparator. Opening a database whose

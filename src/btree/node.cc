@@ -99,17 +99,18 @@ Node Node::EditableCopy() const {
   return copy;
 }
 
-Node Node::CompactCopy(std::pmr::memory_resource* memory) const {
-  Node copy(memory);
-  copy.leaf = leaf;
-  copy.children = children;
-  copy.bytes = bytes;
-  copy.slots_.assign(slots_.begin(), slots_.end());
-  copy.heap_ = LiveBytes(heap_, garbage_, &copy.slots_, memory);
-  copy.heads_.assign(heads_.begin(), heads_.end());
-  copy.prefix_len_ = prefix_len_;
-  std::memcpy(copy.prefix_bytes_, prefix_bytes_, sizeof(prefix_bytes_));
-  return copy;
+Node::Node(const Node& other, std::pmr::memory_resource* memory)
+    : leaf(other.leaf),
+      prefix_len_(other.prefix_len_),
+      slots_(other.slots_.begin(), other.slots_.end(), memory),
+      heads_(memory),
+      heap_(LiveBytes(other.heap_, other.garbage_, &slots_, memory)),
+      children(other.children),
+      bytes(other.bytes) {
+  // Slots, then bytes, then heads: the order of the allocations is the
+  // order in memory when `memory` is a BlockResource.
+  heads_.assign(other.heads_.begin(), other.heads_.end());
+  std::memcpy(prefix_bytes_, other.prefix_bytes_, sizeof(prefix_bytes_));
 }
 
 void Node::Forget(uint32_t len) {

@@ -130,8 +130,15 @@ class Node {
   // insert would reallocate (and double) the key heap and the slots.
   Node EditableCopy() const;
   // A copy in `memory` holding only the bytes in use, with no spare room:
-  // what the node cache keeps of a node a checkpoint wrote.
-  Node CompactCopy(std::pmr::memory_resource* memory) const;
+  // what the node cache keeps of a node a checkpoint wrote, and what a
+  // commit publishes.
+  Node CompactCopy(std::pmr::memory_resource* memory) const { return Node(*this, memory); }
+  // The same, built in place (its buffers then never move).
+  Node(const Node& other, std::pmr::memory_resource* memory);
+  // What a compact copy's buffers take: slots, heads and the bytes in use.
+  size_t CompactBytes() const {
+    return slots_.size() * (sizeof(Slot) + sizeof(uint64_t)) + heap_.size() - garbage_;
+  }
 
   friend std::string EncodeNode(const Node& node);
   friend absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,

@@ -45,7 +45,7 @@ void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<Cached
   }
 }
 
-void Registry::DropHidden(absl::InlinedVector<NodeVersion, 1>* versions, uint64_t oldest) {
+void Registry::DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_t oldest) {
   // Keep the newest version <= oldest (what the oldest reader sees) and all after it.
   size_t keep_from = 0;
   for (size_t i = 0; i < versions->size(); ++i) {
@@ -149,9 +149,9 @@ bool Registry::Prune(uint64_t id, uint64_t oldest) {
     return true;
   }
   // Back inline once one version is left: a vector that spilled to the heap
-  // while a commit added a second version would stay there, and every read
+  // while commits added a third version would stay there, and every read
   // of the id would then follow a pointer to a line of its own. (Not at
-  // Publish, which pushes a second version right after.)
+  // Publish, which pushes another version right after.)
   if (versions.size() == 1) versions.shrink_to_fit();
   return versions.size() == 1;
 }

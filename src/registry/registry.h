@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "btree/node.h"
 #include "sop/backend.h"
+#include "util/block_resource.h"
 
 namespace sop {
 
@@ -37,7 +38,13 @@ namespace sop {
 struct CachedNode {
   // The node is built into the entry: entry and node are one allocation, so
   // a read reaches the node with one cache miss less.
-  explicit CachedNode(Node&& n) : node(std::move(n)) {}
+  explicit CachedNode(Node&& n) : memory(0, nullptr), node(std::move(n)) {}
+  // A compact copy of `n`, its buffers in one block of `upstream`.
+  CachedNode(const Node& n, std::pmr::memory_resource* upstream)
+      : memory(n.CompactBytes() + kBlockSlack, upstream), node(n, &memory) {}
+
+  // Room for the alignment of the buffers and a string's terminator.
+  static constexpr size_t kBlockSlack = 64;
 
   // The node, kept alive by `self` (this entry) rather than by a count of
   // its own.
@@ -46,6 +53,7 @@ struct CachedNode {
     return NodePtr(std::move(self), n);
   }
 
+  BlockResource memory;  // empty for a node moved in
   const Node node;
   std::atomic<bool> referenced{false};  // hit since the cache's hand last passed
 };
@@ -119,13 +127,15 @@ class Registry {
   // appear in all parts at once: they are invisible until it is published.
   struct alignas(64) Shard {
     mutable std::shared_mutex mu;
-    // Oldest first. Nearly every id has one version: kept inline, a lookup
-    // touches one slot of the table instead of following a pointer.
-    absl::flat_hash_map<uint64_t, absl::InlinedVector<NodeVersion, 1>> map;
+    // Oldest first. An id has one version, or two from a commit that
+    // changed it until a checkpoint prunes the one a reader older than the
+    // commit may still see: kept inline, a lookup touches one slot of the
+    // table instead of following a pointer.
+    absl::flat_hash_map<uint64_t, absl::InlinedVector<NodeVersion, 2>> map;
     absl::flat_hash_set<uint64_t> dirty;
   };
   static constexpr size_t kShards = 16;
-  static void DropHidden(absl::InlinedVector<NodeVersion, 1>* versions, uint64_t oldest);
+  static void DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_t oldest);
   Shard& ShardOf(uint64_t id) const { return shards_[id % kShards]; }
 
   mutable std::array<Shard, kShards> shards_;

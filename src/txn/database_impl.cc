@@ -61,6 +61,14 @@ absl::Status StoredBlobError(absl::Status st) {
       absl::StrCat("the database names a blob it does not hold: ", st.message()));
 }
 
+// `options` with its derived defaults filled in.
+Options Resolved(Options options) {
+  if (options.checkpoint_dirty_bytes == 0) {
+    options.checkpoint_dirty_bytes = std::max<uint64_t>(options.cache_bytes / 4, 32ull << 20);
+  }
+  return options;
+}
+
 }  // namespace
 
 const Comparator* BytewiseComparator() {
@@ -88,7 +96,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenInMemory(const Options& 
 }
 
 DatabaseImpl::DatabaseImpl(std::unique_ptr<Backend> backend, const Options& options)
-    : backend_(std::move(backend)), options_(options), cache_(options.cache_bytes, node_memory_) {
+    : backend_(std::move(backend)),
+      options_(Resolved(options)),
+      cache_(options.cache_bytes, node_memory_) {
   logger_ = options_.logger ? options_.logger
                             : std::make_shared<spdlog::logger>("sop", spdlog::sinks_init_list{});
 }
@@ -133,10 +143,11 @@ DatabaseImpl::~DatabaseImpl() {
   // The old copies checkpoints replaced are holes now: more checkpoints move
   // the nodes above them down, one checkpoint's worth of bytes at a time
   // and a few of those at most, so that the file shrinks by the holes.
-  uint64_t budget = std::max<uint64_t>(4 * options_.checkpoint_dirty_bytes, 64 << 20);
+  const uint64_t per_round = std::min<uint64_t>(options_.checkpoint_dirty_bytes, 32ull << 20);
+  uint64_t budget = std::max<uint64_t>(4 * per_round, 64 << 20);
   for (int round = 0; round < 8 && st.ok() && budget > 0; ++round) {
     uint64_t moved = 0;
-    st = CheckpointLocked(std::min(budget, options_.checkpoint_dirty_bytes), &moved);
+    st = CheckpointLocked(std::min(budget, per_round), &moved);
     if (moved == 0) break;
     budget -= std::min(budget, moved);
   }
@@ -440,6 +451,8 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
 absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
   if (txn.record().empty()) return absl::OkStatus();  // nothing changed
   if (auto st = SyncValues(txn); !st.ok()) return st;
+  // Before the commit lock: the copying is each committer's own work.
+  txn.CompactChanged(cache_);
   absl::StatusOr<Pending> pending;
   {
     MutexLock lock(&commit_mu_);
@@ -565,6 +578,7 @@ DatabaseStats DatabaseImpl::Stats() {
   s.cache_bytes = cache_.usage();
   s.cache_capacity = cache_.capacity();
   s.dirty_bytes = dirty_bytes_.load(std::memory_order_relaxed);
+  s.dirty_capacity = options_.checkpoint_dirty_bytes;
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   s.registry_nodes = registry_.size();
   s.committed_version = committed_.load(std::memory_order_acquire);

@@ -24,10 +24,25 @@ struct SharingAllocator {
   std::shared_ptr<std::pmr::memory_resource> resource;
 };
 
+// A node a commit publishes, its buffers in one block (as a CachedNode's).
+struct CompactNode {
+  CompactNode(const Node& n, std::pmr::memory_resource* upstream)
+      : memory(n.CompactBytes() + CachedNode::kBlockSlack, upstream), node(n, &memory) {}
+  BlockResource memory;
+  Node node;
+};
+
 }  // namespace
 
 NodeCache::NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory)
     : capacity_(capacity_bytes), memory_(std::move(memory)) {}
+
+std::shared_ptr<Node> NodeCache::Compact(const Node& node) const {
+  auto holder = std::allocate_shared<CompactNode>(SharingAllocator<CompactNode>(memory_), node,
+                                                  memory_.get());
+  Node* compact = &holder->node;
+  return std::shared_ptr<Node>(std::move(holder), compact);
+}
 
 uint64_t NodeCache::Charge(const Node& node) {
   // The entry and its shared_ptr control block besides the node.
@@ -53,8 +68,8 @@ void NodeCache::Evict(Shard& s, uint32_t slot) {
 }
 
 std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, const Node& node) {
-  auto entry = std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_),
-                                                node.CompactCopy(memory_.get()));
+  auto entry =
+      std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), node, memory_.get());
   return Admit(key, entry) ? entry : nullptr;
 }
 

@@ -199,6 +199,10 @@ void TransactionImpl::Free(uint64_t id) {
   freed_.insert(id);
 }
 
+void TransactionImpl::CompactChanged(const NodeCache& cache) {
+  for (auto& [id, node] : local_) node = cache.Compact(*node);
+}
+
 std::vector<std::pair<uint64_t, NodePtr>> TransactionImpl::ChangedNodes() const {
   std::vector<std::pair<uint64_t, NodePtr>> out;
   out.reserve(local_.size());

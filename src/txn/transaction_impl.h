@@ -106,6 +106,9 @@ class TransactionImpl final : public Transaction, public NodeSink {
   const std::string& record() const { return record_; }
   const std::vector<BlobId>& new_value_blobs() const { return new_value_blobs_; }
   const std::vector<BlobId>& dropped_value_blobs() const { return dropped_value_blobs_; }
+  // Replaces each changed node by `cache`'s compact copy of it, which is
+  // what the commit then publishes. The transaction may go on editing them.
+  void CompactChanged(const NodeCache& cache);
   // The changed nodes and the freed ids, for publishing.
   std::vector<std::pair<uint64_t, NodePtr>> ChangedNodes() const;
   std::vector<uint64_t> FreedNodes() const;

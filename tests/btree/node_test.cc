@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "test_util.h"
+#include "util/block_resource.h"
 
 namespace sop {
 namespace {
@@ -135,6 +136,24 @@ TEST(NodeTest, EditableCopyIsEqualAndIndependent) {
   EXPECT_EQ(internal.children, (std::vector<uint64_t>{5, 9}));
   EXPECT_EQ(icopy.children, (std::vector<uint64_t>{5, 9, 12}));
   EXPECT_FALSE(icopy.leaf);
+}
+
+// A compact copy built in one block (how the cache and commits keep nodes)
+// holds the same entries, and its buffers fit the block CompactBytes sizes.
+TEST(NodeTest, CompactCopyInOneBlockIsEqualAndFitsIt) {
+  Node leaf;
+  for (int i = 0; i < 40; ++i) {
+    leaf.InsertEntry(i, "stem/" + std::to_string(1000 + i), i, std::string(i * 3, 'v'),
+                     ValueKind::kInline);
+  }
+  for (int i = 0; i < 10; ++i) leaf.EraseEntry(5);  // leaves dropped bytes in the buffer
+  BlockResource block(leaf.CompactBytes() + 64, std::pmr::new_delete_resource());
+  Node compact(leaf, &block);
+  EXPECT_EQ(Entries(compact), Entries(leaf));
+  EXPECT_EQ(EncodeNode(compact), EncodeNode(leaf));
+  EXPECT_EQ(compact.prefix(), leaf.prefix());
+  for (size_t i = 0; i < leaf.size(); ++i) EXPECT_EQ(compact.head(i), leaf.head(i));
+  EXPECT_LE(compact.MemoryBytes(), sizeof(Node) + leaf.CompactBytes() + 64);
 }
 
 TEST(NodeTest, DamagedBytesGiveDataLossNeverACrash) {

@@ -209,6 +209,26 @@ TEST(DatabaseCheckpointTest, TheDirtyThresholdCountsEachChangedNodeOnce) {
   EXPECT_LE(spread.dirty_bytes, 2 * o.checkpoint_dirty_bytes);
 }
 
+// Unset, the dirty threshold grows with the cache (a quarter of it, never
+// under 32 MiB); set, it is what the application said.
+TEST(DatabaseCheckpointTest, TheDirtyThresholdDefaultsToAQuarterOfTheCache) {
+  auto mem = NewMemEnv();
+  SOP_ASSERT_OK(mem->CreateDir("/d"));
+  auto threshold = [&](uint64_t cache_bytes, uint64_t dirty_bytes) -> uint64_t {
+    Options o;
+    o.env = mem.get();
+    o.cache_bytes = cache_bytes;
+    o.checkpoint_dirty_bytes = dirty_bytes;
+    auto db = Database::Open("/d/db", o);
+    EXPECT_TRUE(db.ok()) << db.status();
+    return db.ok() ? (*db)->Stats().dirty_capacity : 0;
+  };
+  EXPECT_EQ(threshold(1ull << 30, 0), 256ull << 20);
+  EXPECT_EQ(threshold(64ull << 20, 0), 32ull << 20);
+  EXPECT_EQ(threshold(1ull << 20, 0), 32ull << 20);
+  EXPECT_EQ(threshold(1ull << 30, 1ull << 20), 1ull << 20);
+}
+
 // Random inserts into a database whose checkpoints come often: each leaves
 // the old copies of the nodes it rewrote as holes in the file.
 Options HoleyOptions(Env* env) {
