@@ -179,7 +179,7 @@ absl::Status BTree::Prev(NodeSource& src, TreePath* path) const {
 }
 
 absl::Status BTree::Insert(NodeSink& sink, absl::string_view key, uint64_t dup,
-                           absl::string_view value, ValueKind kind) const {
+                           absl::string_view value, ValueKind kind, TreePath* existing) const {
   // Descend to the leaf that must hold the entry (no stepping to the next leaf).
   TreePath::Frames path;
   uint64_t id = root_;
@@ -192,6 +192,7 @@ absl::Status BTree::Insert(NodeSink& sink, absl::string_view key, uint64_t dup,
     path.push_back({id, *node, lo});
     if (leaf) {
       if (lo < n.size() && Compare(n.key(lo), n.dup(lo), key, dup) == 0) {
+        if (existing != nullptr) existing->frames = std::move(path);
         return absl::AlreadyExistsError("entry exists");
       }
       break;

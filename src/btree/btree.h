@@ -91,10 +91,13 @@ class BTree {
   absl::Status Next(NodeSource& src, TreePath* path) const;
   absl::Status Prev(NodeSource& src, TreePath* path) const;
 
-  // Inserts an entry, which must not exist (same key and dup).
+  // Inserts an entry. One with the same key and dup changes nothing and
+  // gives AlreadyExists, with its position in *existing when given (so that
+  // a caller replacing it need not descend again).
   absl::Status Insert(NodeSink& sink, absl::string_view key, uint64_t dup, absl::string_view value,
-                      ValueKind kind) const;
-  // Replaces the value of the entry `path` points at (a path from SeekGE).
+                      ValueKind kind, TreePath* existing = nullptr) const;
+  // Replaces the value of the entry `path` points at (a path from SeekGE,
+  // or from Insert).
   absl::Status SetValue(NodeSink& sink, const TreePath& path, absl::string_view value,
                         ValueKind kind) const;
   // Removes the entry `path` points at and rebalances.

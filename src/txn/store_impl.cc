@@ -375,24 +375,25 @@ absl::Status RawStoreImpl::Write(OpType type, absl::string_view key, std::string
                                  ValueKind kind) {
   TreePath path;
   bool found = false;
-  if (type != OpType::kAdd || meta_.unique) {
+  if (type != OpType::kAdd && type != OpType::kPut) {
     if (auto st = Find(key, &path, &found); !st.ok()) return st;
   }
   switch (type) {
     case OpType::kAdd:
-    case OpType::kPut:
+    case OpType::kPut: {
       if (!meta_.unique) {
-        return tree_.Insert(*txn_, std::string(key), txn_->db()->NewDup(), std::move(stored), kind);
+        return tree_.Insert(*txn_, std::string(key), txn_->db()->NewDup(), stored, kind);
       }
-      if (found) {
-        if (type == OpType::kAdd) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("store ", name_, ": key of ", key.size(), " bytes already exists"));
-        }
-        DropStored(path.leaf(), path.pos());
-        return tree_.SetValue(*txn_, path, std::move(stored), kind);
+      // One descent: the insert finds the entry it would replace, if any.
+      absl::Status st = tree_.Insert(*txn_, std::string(key), 0, stored, kind, &path);
+      if (!absl::IsAlreadyExists(st) || !path.valid()) return st;
+      if (type == OpType::kAdd) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("store ", name_, ": key of ", key.size(), " bytes already exists"));
       }
-      return tree_.Insert(*txn_, std::string(key), 0, std::move(stored), kind);
+      DropStored(path.leaf(), path.pos());
+      return tree_.SetValue(*txn_, path, std::move(stored), kind);
+    }
     case OpType::kUpdate:
       if (!found) return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
       DropStored(path.leaf(), path.pos());

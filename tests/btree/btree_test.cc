@@ -266,6 +266,38 @@ TEST(BTreeTest, FindInLeafAgreesWithSeekGE) {
   EXPECT_GT(past_leaf, 10);  // the case a Get hands to SeekGE did come up
 }
 
+// An insert of an entry that exists changes nothing and hands back where it
+// is: a path SetValue can use, to the same entry SeekGE finds.
+TEST(BTreeTest, InsertOfAnExistingEntryGivesItsPosition) {
+  MapSink sink;
+  BTree tree(1, BytewiseComparator(), kMaxBytes);
+  std::mt19937 rng(5);
+  std::vector<int> order(5000);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int i : order) {
+    ASSERT_TRUE(tree.Insert(sink, Key(i), 0, "old", ValueKind::kInline).ok());
+  }
+  for (int i = 0; i < 5000; i += 7) {
+    TreePath at;
+    absl::Status st = tree.Insert(sink, Key(i), 0, "new", ValueKind::kInline, &at);
+    ASSERT_TRUE(absl::IsAlreadyExists(st)) << st;
+    ASSERT_TRUE(at.valid()) << i;
+    TreePath seek;
+    ASSERT_TRUE(tree.SeekGE(sink, Key(i), 0, &seek).ok());
+    ASSERT_EQ(&at.leaf(), &seek.leaf()) << i;
+    ASSERT_EQ(at.pos(), seek.pos()) << i;
+    EXPECT_EQ(at.leaf().value(at.pos()), "old");  // nothing changed
+    ASSERT_TRUE(tree.SetValue(sink, at, "new", ValueKind::kInline).ok());
+  }
+  for (int i = 0; i < 5000; ++i) {
+    TreePath seek;
+    ASSERT_TRUE(tree.SeekGE(sink, Key(i), 0, &seek).ok());
+    ASSERT_TRUE(seek.valid());
+    EXPECT_EQ(seek.leaf().value(seek.pos()), i % 7 == 0 ? "new" : "old") << i;
+  }
+}
+
 TEST(BTreeTest, DescendingInsertsKeepAQuarterFill) {
   MapSink sink;
   BTree tree(1, BytewiseComparator(), kMaxBytes);
