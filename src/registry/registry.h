@@ -38,7 +38,7 @@ namespace sop {
 struct CachedNode {
   // The node is built into the entry: entry and node are one allocation, so
   // a read reaches the node with one cache miss less.
-  explicit CachedNode(Node&& n) : memory(0, nullptr), node(std::move(n)) {}
+  explicit CachedNode(Node&& n) : memory(0, std::pmr::null_memory_resource()), node(std::move(n)) {}
   // A compact copy of `n`, its buffers in one block of `upstream`.
   CachedNode(const Node& n, std::pmr::memory_resource* upstream)
       : memory(n.CompactBytes() + kBlockSlack, upstream), node(n, &memory) {}
@@ -53,7 +53,7 @@ struct CachedNode {
     return NodePtr(std::move(self), n);
   }
 
-  BlockResource memory;  // empty for a node moved in
+  BlockResource memory;  // empty (and refusing) for a node moved in
   const Node node;
   std::atomic<bool> referenced{false};  // hit since the cache's hand last passed
 };

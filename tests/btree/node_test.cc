@@ -2,6 +2,7 @@
 
 #include "btree/node.h"
 
+#include <memory_resource>
 #include <random>
 #include <tuple>
 
@@ -99,15 +100,22 @@ TEST(NodeTest, EditsMatchAModelThroughBufferReclaims) {
   EXPECT_EQ(copy.bytes, n.bytes);
 }
 
-// Copy-on-write edits a copy: it must hold the same entries, prefix and
-// heads as its source, and edits to it must leave the source alone.
-TEST(NodeTest, EditableCopyIsEqualAndIndependent) {
+// A leaf of 20 entries sharing a prefix, whose buffer holds the bytes of 10
+// erased ones besides.
+Node LeafWithDroppedBytes() {
   Node leaf;
   for (int i = 0; i < 30; ++i) {
     leaf.InsertEntry(i, "stem/" + std::to_string(1000 + i), i, std::string(i * 7, 'v'),
                      ValueKind::kInline);
   }
-  for (int i = 0; i < 10; ++i) leaf.EraseEntry(3);  // leaves dropped bytes in the buffer
+  for (int i = 0; i < 10; ++i) leaf.EraseEntry(3);
+  return leaf;
+}
+
+// Copy-on-write edits a copy: it must hold the same entries, prefix and
+// heads as its source, and edits to it must leave the source alone.
+TEST(NodeTest, EditableCopyIsEqualAndIndependent) {
+  Node leaf = LeafWithDroppedBytes();
   const std::string before = EncodeNode(leaf);
   const auto entries = Entries(leaf);
 
@@ -141,13 +149,14 @@ TEST(NodeTest, EditableCopyIsEqualAndIndependent) {
 // A compact copy built in one block (how the cache and commits keep nodes)
 // holds the same entries, and its buffers fit the block CompactBytes sizes.
 TEST(NodeTest, CompactCopyInOneBlockIsEqualAndFitsIt) {
-  Node leaf;
-  for (int i = 0; i < 40; ++i) {
-    leaf.InsertEntry(i, "stem/" + std::to_string(1000 + i), i, std::string(i * 3, 'v'),
-                     ValueKind::kInline);
-  }
-  for (int i = 0; i < 10; ++i) leaf.EraseEntry(5);  // leaves dropped bytes in the buffer
-  BlockResource block(leaf.CompactBytes() + 64, std::pmr::new_delete_resource());
+  const Node leaf = LeafWithDroppedBytes();
+  // The block's upstream has room for the block alone: a buffer that did
+  // not fit would ask it for more, and it would throw.
+  const size_t block_bytes = leaf.CompactBytes() + 64;
+  std::vector<std::max_align_t> room(block_bytes / sizeof(std::max_align_t) + 1);
+  std::pmr::monotonic_buffer_resource upstream(room.data(), room.size() * sizeof(room[0]),
+                                               std::pmr::null_memory_resource());
+  BlockResource block(block_bytes, &upstream);
   Node compact(leaf, &block);
   EXPECT_EQ(Entries(compact), Entries(leaf));
   EXPECT_EQ(EncodeNode(compact), EncodeNode(leaf));
