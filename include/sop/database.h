@@ -57,7 +57,9 @@ using ProgressFn = std::function<void(uint64_t bytes_done)>;
 // and at Commit it is checked against everything committed since (keys, not
 // nodes: two transactions writing different keys of one leaf both commit);
 // a real conflict gives Aborted, and Update() retries for you. Concurrent
-// commits share one log sync (group commit).
+// commits share one log sync (group commit). Checkpoints due after commits
+// run on a thread the database starts for them (Options::
+// background_checkpoints) and joins when it closes.
 class Database {
  public:
   // Opens or creates the database at `path` (files `path`, `path`-wal,
@@ -133,7 +135,8 @@ class Database {
 
   // Writes every change committed so far into the data file and shortens
   // the log. Runs on its own when the log or the changed nodes grow past
-  // Options' limits, and on close. Thread-safe: waits for a checkpoint
+  // Options' limits (on the checkpoint thread, unless
+  // Options::background_checkpoints is false), and on close. Thread-safe: waits for a checkpoint
   // already running; commits go on while it writes (they go into the next
   // one). An I/O error leaves the previous checkpoint and the log in force,
   // and the next checkpoint retries.

@@ -87,7 +87,7 @@ struct Options {
   // Bytes of decoded, clean B-tree nodes kept in memory. Nodes changed since
   // the last checkpoint are held besides, up to checkpoint_dirty_bytes.
   uint64_t cache_bytes = 64ull << 20;
-  // A checkpoint runs after a commit once the commit log has grown by this
+  // A checkpoint is due after a commit once the commit log has grown by this
   // much since the last one...
   uint64_t checkpoint_log_bytes = 32ull << 20;
   // ...or once nodes changed since the last checkpoint take this much memory
@@ -97,6 +97,16 @@ struct Options {
   // so the more changes one checkpoint gathers, the fewer bytes it writes
   // per change (decision 0018).
   uint64_t checkpoint_dirty_bytes = 0;
+  // Where a due checkpoint runs. true: on a thread of the database's own,
+  // started at the first one, so that the commit that crossed a threshold
+  // returns as soon as it is durable. Commits wait for checkpoints only
+  // when the log or the changed nodes reach twice their threshold while one
+  // writes: then the commit runs the next one itself, which bounds the
+  // memory changed nodes hold. The logger is then called from that thread
+  // too. false: no thread; the commit that crosses a threshold runs the
+  // checkpoint before it returns, so file operations come in an order that
+  // repeats from run to run (as deterministic fault-injection tests need).
+  bool background_checkpoints = true;
   // Comparators by name, for stores created with a custom comparator: the
   // log is replayed on open, before any store is opened, and replaying
   // changes to such a store needs its comparator. Opening a database whose

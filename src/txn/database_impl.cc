@@ -123,6 +123,7 @@ absl::StatusOr<std::unique_ptr<DatabaseImpl>> DatabaseImpl::Open(std::unique_ptr
 }
 
 DatabaseImpl::~DatabaseImpl() {
+  StopCheckpointer();
   if (!opened_) return;
   {
     // Transactions the application still holds fail cleanly from now on
@@ -155,6 +156,7 @@ DatabaseImpl::~DatabaseImpl() {
 }
 
 void DatabaseImpl::CloseWithoutCheckpoint() {
+  StopCheckpointer();
   MutexLock lock(&commit_mu_);
   opened_ = false;
 }
@@ -394,7 +396,7 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
 
 absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
   auto lsn = backend_->log()->Await(p.ticket);
-  bool checkpoint;
+  bool checkpoint, overdue;
   if (!lsn.ok()) {
     {
       // Every commit enqueued after this one fails too; the next commit
@@ -425,27 +427,80 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
     }
     last_lsn_ = std::max(last_lsn_, *lsn);
     if (--inflight_ == 0) published_cv_.SignalAll();  // DrainLocked waits for none in flight
-    checkpoint = log_bytes_ >= options_.checkpoint_log_bytes ||
-                 dirty_bytes_ >= options_.checkpoint_dirty_bytes;
+    checkpoint = CheckpointDue(1);
+    overdue = CheckpointDue(2);
+    if (checkpoint && !overdue && options_.background_checkpoints) {
+      if (!checkpointer_.joinable() && !checkpointer_stopped_) {
+        checkpointer_ = std::thread([this] { CheckpointLoop(); });
+      }
+      checkpoint_wanted_ = true;
+      checkpoint_cv_.Signal();
+      checkpoint = false;
+    }
   }
   if (!p.deciding.empty()) {
     MutexLock lock(&commit_mu_);
     prepared_.erase(p.deciding);
   }
-  // One checkpoint at a time is enough: while it writes, the others go on
-  // committing, and a commit past the thresholds after it starts the next.
-  if (checkpoint && checkpoint_mu_.TryLock()) {
-    absl::Status st;
-    {
-      MutexLock lock(&commit_mu_);
-      DrainLocked();
-      st = CheckpointLocked();
-    }
+  if (overdue) {
+    // Commits outrun the checkpoints: this one waits for the checkpoint
+    // that is writing, and writes the next itself.
+    MutexLock serial(&checkpoint_mu_);
+    CheckpointIfDue();
+  } else if (checkpoint && checkpoint_mu_.TryLock()) {
+    // One checkpoint at a time is enough: while it writes, the others go
+    // on committing, and a commit past the thresholds after it starts the
+    // next.
+    CheckpointIfDue();
     checkpoint_mu_.Unlock();
-    // The commit is durable already; a failed checkpoint is retried later.
-    if (!st.ok()) logger_->warn("checkpoint after commit failed: {}", st.ToString());
   }
   return absl::OkStatus();
+}
+
+bool DatabaseImpl::CheckpointDue(uint64_t times) const {
+  // Divided rather than multiplied: a threshold may be set out of reach.
+  return log_bytes_ / times >= options_.checkpoint_log_bytes ||
+         dirty_bytes_.load(std::memory_order_relaxed) / times >= options_.checkpoint_dirty_bytes;
+}
+
+void DatabaseImpl::CheckpointIfDue() {
+  {
+    // Another checkpoint may have taken what made this one due.
+    MutexLock snap(&snap_mu_);
+    if (!CheckpointDue(1)) return;
+  }
+
+  absl::Status st;
+  {
+    MutexLock lock(&commit_mu_);
+    DrainLocked();
+    st = CheckpointLocked();
+  }
+  // The commits are durable already; a failed checkpoint is retried later.
+  if (!st.ok()) logger_->warn("checkpoint after commit failed: {}", st.ToString());
+}
+
+void DatabaseImpl::CheckpointLoop() {
+  MutexLock snap(&snap_mu_);
+  for (;;) {
+    while (!checkpoint_wanted_ && !checkpointer_stopped_) checkpoint_cv_.Wait(&snap_mu_);
+    if (checkpointer_stopped_) return;
+    checkpoint_wanted_ = false;
+    MutexUnlock unlocked(&snap_mu_);
+    MutexLock serial(&checkpoint_mu_);
+    CheckpointIfDue();
+  }
+}
+
+void DatabaseImpl::StopCheckpointer() {
+  std::thread checkpointer;
+  {
+    MutexLock snap(&snap_mu_);
+    checkpointer_stopped_ = true;
+    checkpoint_cv_.SignalAll();
+    checkpointer = std::move(checkpointer_);
+  }
+  if (checkpointer.joinable()) checkpointer.join();
 }
 
 absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -135,6 +136,16 @@ class DatabaseImpl final : public Database {
                                                 std::string record, absl::string_view deciding)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status AwaitAndPublish(const Pending& p);
+  // The log or the changed nodes have grown past `times` their threshold.
+  bool CheckpointDue(uint64_t times) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(snap_mu_);
+  // Writes a checkpoint if one is still due, logging a failure: the commits
+  // that asked for it are durable already, and a later one asks again.
+  void CheckpointIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
+  // The checkpoint thread's body: CheckpointIfDue() whenever asked, until
+  // StopCheckpointer().
+  void CheckpointLoop();
+  // Stops the checkpoint thread for good, after the checkpoint it writes.
+  void StopCheckpointer();
   // Applies logged operations as the next version (recovery).
   // `claim`: the record names the synced values it added (a commit record;
   // a decision's values were claimed with its prepare record).
@@ -190,6 +201,12 @@ class DatabaseImpl final : public Database {
   // one another in turn.
   std::deque<Unpublished> unpublished_ ABSL_GUARDED_BY(snap_mu_);
   bool pipeline_failed_ ABSL_GUARDED_BY(snap_mu_) = false;
+  // Options::background_checkpoints: the thread, started by the first
+  // commit that finds a checkpoint due, and how commits ask it for one.
+  std::thread checkpointer_ ABSL_GUARDED_BY(snap_mu_);
+  CondVar checkpoint_cv_;
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(snap_mu_) = false;
+  bool checkpointer_stopped_ ABSL_GUARDED_BY(snap_mu_) = false;
 
   Mutex comparators_mu_;
   absl::flat_hash_map<std::string, const Comparator*> comparators_ ABSL_GUARDED_BY(comparators_mu_);

@@ -103,19 +103,29 @@ std::vector<Model> Expected(const std::vector<Txn>& txns) {
   return after;
 }
 
-Options DbOptions(Env* env) {
+// Checkpoints run in the committing thread unless `background`: a cut at
+// the n-th file mutation then cuts the same operation on every run, so that
+// every point can be visited and a failing one replayed.
+Options DbOptions(Env* env, bool background = false) {
   Options o;
   o.env = env;
   o.checkpoint_dirty_bytes = 48 << 10;  // checkpoints and log rewrites come often
   o.checkpoint_log_bytes = 32 << 10;
+  if (background) {
+    o.background_checkpoints = true;
+    o.checkpoint_dirty_bytes = 8 << 10;
+    o.checkpoint_log_bytes = 8 << 10;
+  } else {
+    o.background_checkpoints = false;
+  }
   return o;
 }
 
 // Runs the workload until the first failure (the power is cut). Returns how
 // many transactions were acknowledged as committed.
 int RunWorkload(Env& env, const std::vector<Txn>& txns, FaultInjectionEnv* cut_env,
-                int64_t crash_at) {
-  auto db = Database::Open("/p/db", DbOptions(&env));
+                int64_t crash_at, bool background = false) {
+  auto db = Database::Open("/p/db", DbOptions(&env, background));
   if (!db.ok()) return 0;
   if (crash_at >= 0) cut_env->CrashAfter(crash_at);
   int acked = 0, i = 0;
@@ -199,14 +209,16 @@ int64_t EnvInt(const char* name, int64_t fallback) {
 
 // One crash run; returns false (after reporting) on any broken promise.
 bool CrashOnce(uint64_t seed, int64_t point, const std::vector<Txn>& txns,
-               const std::vector<Model>& after) {
+               const std::vector<Model>& after, bool background = false) {
   const std::string where =
-      absl::StrCat("seed ", seed, " point ", point, " (replay: SOP_POWER_SEED=", seed,
-                   " SOP_POWER_POINT=", point, "): ");
+      background
+          ? absl::StrCat("seed ", seed, " point ", point, ", checkpoints in the background: ")
+          : absl::StrCat("seed ", seed, " point ", point, " (replay: SOP_POWER_SEED=", seed,
+                         " SOP_POWER_POINT=", point, "): ");
   auto mem = NewMemEnv();
   FaultInjectionEnv env(mem.get());
   EXPECT_TRUE(env.CreateDir("/p").ok());
-  int acked = RunWorkload(env, txns, &env, point);
+  int acked = RunWorkload(env, txns, &env, point, background);
   const uint32_t tears[] = {0, 0, 512, 4096};
   EXPECT_TRUE(env.SimulatePowerLoss({.seed = seed * 1000003 + static_cast<uint64_t>(point),
                                      .keep_some = point % 4 != 0,
@@ -281,6 +293,33 @@ TEST(DatabasePowerLossTest, EveryAcknowledgedCommitSurvivesACutAtEveryPoint) {
   }
   std::printf("%lld crash points over %d seeded workloads, each cut one of four ways\n",
               static_cast<long long>(explored), workloads);
+}
+
+// The same promise with checkpoints on their own thread, where the file
+// operations of commits and checkpoints interleave differently from run to
+// run: cuts at points spread over each workload's operations.
+TEST(DatabasePowerLossTest, EveryAcknowledgedCommitSurvivesACutWithCheckpointsInTheBackground) {
+  const int64_t want = EnvInt("SOP_POWER_POINTS", 20000) / 20;
+  int64_t explored = 0;
+  for (uint64_t seed = 1; explored < want; ++seed) {
+    const std::vector<Txn> txns = MakeWorkload(seed);
+    const std::vector<Model> after = Expected(txns);
+    int64_t total;
+    {
+      auto mem = NewMemEnv();
+      FaultInjectionEnv env(mem.get());
+      SOP_ASSERT_OK(env.CreateDir("/p"));
+      ASSERT_EQ(static_cast<size_t>(RunWorkload(env, txns, &env, -1, true)) + 1, after.size())
+          << "seed " << seed;
+      total = env.mutation_count();
+    }
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < 100 && explored < want; ++i, ++explored) {
+      if (!CrashOnce(seed, static_cast<int64_t>(rng() % total), txns, after, true)) return;
+    }
+  }
+  std::printf("%lld crash points with checkpoints in the background\n",
+              static_cast<long long>(explored));
 }
 
 uint64_t FileSize(Env& env, const std::string& path) {

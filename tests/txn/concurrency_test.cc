@@ -448,10 +448,13 @@ class SyncGateEnv : public EnvWrapper {
     closed_ = false;
     cv_.SignalAll();
   }
-  // Waits up to 30 s for a Sync to be held at the gate.
-  bool AwaitHeld() {
+  // Waits up to `timeout` for a Sync to be held at the gate.
+  bool AwaitHeld(absl::Duration timeout = absl::Seconds(30)) {
     MutexLock lock(&mu_);
-    for (int i = 0; i < 3000 && held_ == 0; ++i) cv_.WaitFor(&mu_, std::chrono::milliseconds(10));
+    const absl::Time deadline = absl::Now() + timeout;
+    while (held_ == 0 && absl::Now() < deadline) {
+      cv_.WaitFor(&mu_, std::chrono::milliseconds(10));
+    }
     return held_ > 0;
   }
 
@@ -539,6 +542,86 @@ TEST(CheckpointConcurrencyTest, ACommitGoesOnWhileACheckpointWrites) {
   SOP_ASSERT_OK(s);
   EXPECT_EQ(*(*s)->Get("before0499"), "v");
   EXPECT_EQ(*(*s)->Get("during"), "the checkpoint");
+  SOP_EXPECT_OK((*db)->Verify());
+}
+
+// The commit that finds a checkpoint due wakes the checkpoint thread and
+// returns (decision 0019); commits wait for a checkpoint only once the
+// changed nodes reach twice the threshold while it writes.
+TEST(CheckpointConcurrencyTest, ACommitWakesTheCheckpointThreadAndWaitsOnlyWhenItOutrunsIt) {
+  testing::TempDir dir;
+  SyncGateEnv env(Env::Default(), dir.File("db"));
+  Options options;
+  options.env = &env;
+  options.checkpoint_dirty_bytes = 64 << 10;
+  options.checkpoint_log_bytes = 1ull << 40;
+  constexpr int kKeys = 3000;
+  auto key = [](int i) { return absl::StrFormat("%06d", i); };
+  // Each commit changes one key far from the last one's, so in a leaf of its own.
+  auto put = [&](Database& db, int i) {
+    return db.Update([&](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      return (*s)->Put(key(i * 97 % kKeys), absl::StrCat("commit ", i));
+    });
+  };
+  int commits = 0;
+  {
+    auto db = Database::Open(dir.File("db"), options);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      for (int i = 0; i < kKeys; ++i) {
+        if (auto st = (*s)->Put(key(i), "v"); !st.ok()) return st;
+      }
+      return absl::OkStatus();
+    }));
+    SOP_ASSERT_OK((*db)->Checkpoint());
+    const uint64_t checkpoints = (*db)->Stats().checkpoints;
+    env.Close();
+    // One commit at a time until a checkpoint is held at the data file's
+    // sync while this thread goes on.
+    bool held = false;
+    while (!held && (*db)->Stats().checkpoints == checkpoints && commits < 1000) {
+      SOP_ASSERT_OK(put(**db, commits++));
+      held = env.AwaitHeld(absl::Milliseconds(20));
+    }
+    ASSERT_TRUE(held) << "no checkpoint was held at its sync while the committing thread went on";
+    // Commits go on until the changed nodes reach twice the threshold; the
+    // commit that finds them there waits for the held checkpoint.
+    std::atomic<int> done{commits};
+    std::thread committer([&] {
+      for (int i = commits; i < commits + 1000; ++i) {
+        if (!put(**db, i).ok()) return;
+        ++done;
+      }
+    });
+    for (int i = 0; i < 3000 && (*db)->Stats().dirty_bytes < 2 * options.checkpoint_dirty_bytes;
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    const int reached = done;
+    absl::SleepFor(absl::Milliseconds(300));
+    const int later = done;
+    const uint64_t dirty = (*db)->Stats().dirty_bytes;
+    env.Open();
+    committer.join();
+    EXPECT_LE(later, reached + 1) << "commits went on past twice the dirty threshold";
+    EXPECT_GE(dirty, 2 * options.checkpoint_dirty_bytes);
+    EXPECT_EQ(done, commits + 1000) << "a commit failed";
+    commits = done;
+  }
+  auto db = Database::Open(dir.File("db"), options);
+  SOP_ASSERT_OK(db);
+  auto t = (*db)->Begin(TxnMode::kReadOnly);
+  auto s = (*t)->OpenStore("s");
+  SOP_ASSERT_OK(s);
+  for (int i = commits - kKeys / 97; i < commits; ++i) {
+    auto got = (*s)->Get(key(i * 97 % kKeys));
+    SOP_ASSERT_OK(got);
+    EXPECT_EQ(*got, absl::StrCat("commit ", i));
+  }
   SOP_EXPECT_OK((*db)->Verify());
 }
 
