@@ -18,7 +18,7 @@ absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
       if (v->version > snapshot) continue;
       if (v->deleted) break;
-      if (v->node != nullptr) return v->node;
+      if (v->node != nullptr) return CachedNode::Share(v->node);
       if (std::shared_ptr<CachedNode> c = v->cached.lock()) {
         // Written only when it changes: a store on every hit would pull the
         // entry's line away from the other readers' caches.
@@ -54,16 +54,17 @@ void Registry::DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_
   versions->erase(versions->begin(), versions->begin() + keep_from);
 }
 
-uint64_t Registry::Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
-                           const std::vector<uint64_t>& deleted, uint64_t oldest) {
+uint64_t Registry::Publish(
+    uint64_t version, const std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>>& nodes,
+    const std::vector<uint64_t>& deleted, uint64_t oldest) {
   uint64_t grown = 0;
   for (const auto& [id, node] : nodes) {
     Shard& s = ShardOf(id);
     std::unique_lock lock(s.mu);
     auto& versions = s.map[id];
-    uint64_t bytes = node->MemoryBytes();
+    uint64_t bytes = node->node.MemoryBytes();
     if (!s.dirty.insert(id).second && !versions.empty() && versions.back().node != nullptr) {
-      bytes -= std::min(bytes, versions.back().node->MemoryBytes());
+      bytes -= std::min(bytes, versions.back().node->node.MemoryBytes());
     }
     grown += bytes;
     // The versions no snapshot sees go now, not at the next checkpoint: a

@@ -32,12 +32,14 @@
 
 namespace sop {
 
-// A written node the node cache holds. The registry points at it weakly, so
-// that a read finds a cached node with one lookup, and an eviction needs no
-// word back: the pointer just expires.
+// A node with its entry: what a transaction changes, what a commit publishes
+// and what the node cache holds. A checkpoint hands the cache the very entry
+// the commit published, so a written node is not copied again. The registry
+// points at a cached entry weakly, so that a read finds a cached node with
+// one lookup, and an eviction needs no word back: the pointer just expires.
 struct CachedNode {
   // The node is built into the entry: entry and node are one allocation, so
-  // a read reaches the node with one cache miss less.
+  // a read reaches the node with one cache miss less. It keeps its buffers.
   explicit CachedNode(Node&& n) : memory(0, std::pmr::null_memory_resource()), node(std::move(n)) {}
   // A compact copy of `n`, its buffers in one block of `upstream`.
   CachedNode(const Node& n, std::pmr::memory_resource* upstream)
@@ -45,6 +47,9 @@ struct CachedNode {
 
   // Room for the alignment of the buffers and a string's terminator.
   static constexpr size_t kBlockSlack = 64;
+
+  // Built as a compact copy, its buffers in one block.
+  bool compact() const { return memory.size() > 0; }
 
   // The node, kept alive by `self` (this entry) rather than by a count of
   // its own.
@@ -54,7 +59,9 @@ struct CachedNode {
   }
 
   BlockResource memory;  // empty (and refusing) for a node moved in
-  const Node node;
+  // Changed only by the transaction that made it, before its commit
+  // publishes it; read-only from then on.
+  Node node;
   std::atomic<bool> referenced{false};  // hit since the cache's hand last passed
 };
 
@@ -63,8 +70,8 @@ struct CachedNode {
 // a cached read needs.
 struct NodeVersion {
   uint64_t version = 0;              // the commit that made it; 0 = loaded from disk
-  NodePtr node;                      // held while unwritten; may be null once written
-  std::weak_ptr<CachedNode> cached;  // once written: the cache's copy, while it lasts
+  std::shared_ptr<CachedNode> node;  // held while unwritten; may be null once written
+  std::weak_ptr<CachedNode> cached;  // once written: the cache's entry, while it lasts
   bool deleted = false;
   BlobId blob;  // page 0 until a checkpoint writes this version
 };
@@ -89,7 +96,8 @@ class Registry {
   // adds, so that commits editing the same leaves again do not bring a
   // checkpoint on sooner than the memory they hold calls for. Versions a
   // long reader pins are not counted.
-  uint64_t Publish(uint64_t version, const std::vector<std::pair<uint64_t, NodePtr>>& nodes,
+  uint64_t Publish(uint64_t version,
+                   const std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>>& nodes,
                    const std::vector<uint64_t>& deleted, uint64_t oldest);
 
   // Takes back what Publish(version, ...) installed for `ids` (a commit

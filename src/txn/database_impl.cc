@@ -331,7 +331,7 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     std::string record, absl::string_view deciding) {
   Pending p;
   Unpublished u;
-  std::vector<std::pair<uint64_t, NodePtr>> nodes;
+  std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>> nodes;
   std::vector<uint64_t> freed;
   auto copies_current = [&] {
     // The private copies are current unless a commit since the snapshot
@@ -715,7 +715,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   struct Written {
     uint64_t id, version;
     BlobId blob;
-    NodePtr node;
+    std::shared_ptr<CachedNode> node;
   };
   std::vector<Written> written;
   for (const auto& [id, v] : dirty) {
@@ -727,7 +727,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
       durable_changes[id] = BlobId{};
       continue;
     }
-    auto blob = reserve_put(EncodeNode(*v.node));
+    auto blob = reserve_put(EncodeNode(v.node->node));
     if (!blob.ok()) return undo(blob.status());
     durable_changes[id] = *blob;
     written.push_back({id, v.version, *blob, v.node});
@@ -866,7 +866,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   for (const BlobId& blob : releases) blobs.Release(blob);
   for (const BlobId& blob : deletes) cache_.Erase(blob.page);
   for (const Written& w : written) {
-    registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, *w.node));
+    registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, w.node));
   }
   for (const auto& [id, v] : dirty) unpruned_.insert(id);
   for (auto it = unpruned_.begin(); it != unpruned_.end();) {
@@ -888,7 +888,7 @@ absl::Status DatabaseImpl::Recover() {
   auto root_meta = blobs.GetMeta(kRootMeta);
   if (absl::IsNotFound(root_meta.status())) {
     // A new database: the catalog is an empty leaf.
-    registry_.Publish(0, {{kCatalogRoot, std::make_shared<const Node>()}}, {}, 0);
+    registry_.Publish(0, {{kCatalogRoot, std::make_shared<CachedNode>(Node())}}, {}, 0);
     next_id_ = kCatalogRoot + 1;
     opened_ = true;
     return CheckpointLocked();

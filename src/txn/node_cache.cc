@@ -24,24 +24,14 @@ struct SharingAllocator {
   std::shared_ptr<std::pmr::memory_resource> resource;
 };
 
-// A node a commit publishes, its buffers in one block (as a CachedNode's).
-struct CompactNode {
-  CompactNode(const Node& n, std::pmr::memory_resource* upstream)
-      : memory(n.CompactBytes() + CachedNode::kBlockSlack, upstream), node(n, &memory) {}
-  BlockResource memory;
-  Node node;
-};
-
 }  // namespace
 
 NodeCache::NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory)
     : capacity_(capacity_bytes), memory_(std::move(memory)) {}
 
-std::shared_ptr<Node> NodeCache::Compact(const Node& node) const {
-  auto holder = std::allocate_shared<CompactNode>(SharingAllocator<CompactNode>(memory_), node,
-                                                  memory_.get());
-  Node* compact = &holder->node;
-  return std::shared_ptr<Node>(std::move(holder), compact);
+std::shared_ptr<CachedNode> NodeCache::Compact(const Node& node) const {
+  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), node,
+                                          memory_.get());
 }
 
 uint64_t NodeCache::Charge(const Node& node) {
@@ -67,9 +57,8 @@ void NodeCache::Evict(Shard& s, uint32_t slot) {
   s.free.push_back(slot);
 }
 
-std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, const Node& node) {
-  auto entry =
-      std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), node, memory_.get());
+std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, std::shared_ptr<CachedNode> entry) {
+  if (!entry->compact()) entry = Compact(entry->node);
   return Admit(key, entry) ? entry : nullptr;
 }
 

@@ -33,10 +33,12 @@ class NodeCache {
   NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory);
 
   NodePtr Lookup(uint64_t key);
-  // Caches a compact copy of `node` (one a checkpoint wrote) under `key`;
-  // returns its entry, for the registry to point at, or null when the node
-  // is larger than a shard's budget.
-  std::shared_ptr<CachedNode> Insert(uint64_t key, const Node& node);
+  // Caches `entry` (a node a checkpoint wrote, as its commit published it)
+  // under `key`; returns it, for the registry to point at, or null when the
+  // node is larger than a shard's budget. A node edited in place rather
+  // than published compact (a replayed commit, or one applied again to newer
+  // nodes) is cached as a compact copy instead.
+  std::shared_ptr<CachedNode> Insert(uint64_t key, std::shared_ptr<CachedNode> entry);
   // As above, for a node just decoded, which moves into the entry; returns
   // the entry even when it is too large to cache (the caller reads the node
   // through it) and says in *cached whether it was.
@@ -45,7 +47,7 @@ class NodeCache {
   // A compact copy of `node` in the cache's memory, outside its budget: a
   // commit publishes its changed nodes so, and reads of nodes no checkpoint
   // has written yet are as quick as reads of cached ones (decision 0018).
-  std::shared_ptr<Node> Compact(const Node& node) const;
+  std::shared_ptr<CachedNode> Compact(const Node& node) const;
 
   // Bytes charged for the nodes held now (node bytes plus bookkeeping).
   uint64_t usage() const;

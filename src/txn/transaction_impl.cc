@@ -153,14 +153,14 @@ void TransactionImpl::ReleaseUnloggedBlob(BlobId id) {
 }
 
 absl::StatusOr<NodePtr> TransactionImpl::Read(uint64_t id) {
-  if (auto it = local_.find(id); it != local_.end()) return NodePtr(it->second);
+  if (auto it = local_.find(id); it != local_.end()) return CachedNode::Share(it->second);
   auto m = Remember(id);
   if (!m.ok()) return m.status();
   return (*m)->node;
 }
 
 absl::StatusOr<const Node*> TransactionImpl::Peek(uint64_t id) {
-  if (auto it = local_.find(id); it != local_.end()) return it->second.get();
+  if (auto it = local_.find(id); it != local_.end()) return &it->second->node;
   auto m = Remember(id);
   if (!m.ok()) return m.status();
   return (*m)->node.get();
@@ -179,18 +179,18 @@ absl::StatusOr<TransactionImpl::Memo*> TransactionImpl::Remember(uint64_t id) {
 }
 
 absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {
-  if (auto it = local_.find(id); it != local_.end()) return it->second.get();
+  if (auto it = local_.find(id); it != local_.end()) return &it->second->node;
   auto base = Read(id);
   if (!base.ok()) return base.status();
-  auto copy = std::make_shared<Node>((*base)->EditableCopy());
-  Node* raw = copy.get();
+  auto copy = std::make_shared<CachedNode>((*base)->EditableCopy());
+  Node* raw = &copy->node;
   local_.emplace(id, std::move(copy));
   return raw;
 }
 
 uint64_t TransactionImpl::Create(Node node) {
   uint64_t id = db_->NewNodeId();
-  local_.emplace(id, std::make_shared<Node>(std::move(node)));
+  local_.emplace(id, std::make_shared<CachedNode>(std::move(node)));
   return id;
 }
 
@@ -200,11 +200,12 @@ void TransactionImpl::Free(uint64_t id) {
 }
 
 void TransactionImpl::CompactChanged(const NodeCache& cache) {
-  for (auto& [id, node] : local_) node = cache.Compact(*node);
+  for (auto& [id, entry] : local_) entry = cache.Compact(entry->node);
 }
 
-std::vector<std::pair<uint64_t, NodePtr>> TransactionImpl::ChangedNodes() const {
-  std::vector<std::pair<uint64_t, NodePtr>> out;
+std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>> TransactionImpl::ChangedNodes()
+    const {
+  std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>> out;
   out.reserve(local_.size());
   for (const auto& [id, node] : local_) out.emplace_back(id, node);
   return out;

@@ -110,7 +110,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
   // what the commit then publishes. The transaction may go on editing them.
   void CompactChanged(const NodeCache& cache);
   // The changed nodes and the freed ids, for publishing.
-  std::vector<std::pair<uint64_t, NodePtr>> ChangedNodes() const;
+  std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>> ChangedNodes() const;
   std::vector<uint64_t> FreedNodes() const;
 
  private:
@@ -134,7 +134,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
   std::vector<std::shared_ptr<ReadRange>> read_ranges_;
   uint64_t epoch_ = 0;
   BTree catalog_;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<Node>> local_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<CachedNode>> local_;
   // Snapshot nodes read lately, direct-mapped by id: every descent reads the
   // root and the upper levels again, and a snapshot's nodes never change, so
   // this spares their registry and cache lookups. Holds at most 32 nodes.

@@ -31,6 +31,9 @@ class BlockResource final : public std::pmr::memory_resource {
   BlockResource(const BlockResource&) = delete;
   BlockResource& operator=(const BlockResource&) = delete;
 
+  // The block's bytes (0: no block).
+  size_t size() const { return size_; }
+
  private:
   static constexpr size_t kAlign = alignof(std::max_align_t);
 

@@ -15,10 +15,10 @@ namespace sop {
 namespace {
 
 // A leaf holding one entry whose value names its version, to tell versions apart.
-NodePtr Leaf(uint64_t version) {
-  auto n = std::make_shared<Node>();
-  n->InsertEntry(0, "k", 0, std::to_string(version), ValueKind::kInline);
-  return n;
+std::shared_ptr<CachedNode> Leaf(uint64_t version) {
+  Node n;
+  n.InsertEntry(0, "k", 0, std::to_string(version), ValueKind::kInline);
+  return std::make_shared<CachedNode>(std::move(n));
 }
 
 std::string VersionOf(const NodePtr& node) { return std::string(node->value(0)); }
@@ -53,17 +53,19 @@ TEST(RegistryTest, AReaderSeesTheNewestVersionAtItsSnapshot) {
 // memory only by what it added.
 TEST(RegistryTest, PublishCountsADirtyNodeOnceUntilTakeDirty) {
   Registry r;
-  NodePtr small = Leaf(1);
-  auto big = std::make_shared<Node>(*small);
-  big->InsertEntry(1, "l", 0, std::string(1000, 'v'), ValueKind::kInline);
-  ASSERT_GT(big->MemoryBytes(), small->MemoryBytes());
+  auto small = Leaf(1);
+  Node bigger = small->node.EditableCopy();
+  bigger.InsertEntry(1, "l", 0, std::string(1000, 'v'), ValueKind::kInline);
+  auto big = std::make_shared<CachedNode>(std::move(bigger));
+  const uint64_t small_bytes = small->node.MemoryBytes(), big_bytes = big->node.MemoryBytes();
+  ASSERT_GT(big_bytes, small_bytes);
 
-  EXPECT_EQ(r.Publish(1, {{4, small}}, {}, 0), small->MemoryBytes());
-  EXPECT_EQ(r.Publish(2, {{4, big}}, {}, 0), big->MemoryBytes() - small->MemoryBytes());
-  EXPECT_EQ(r.Publish(3, {{4, small}}, {}, 0), 0u);                    // shrank: nothing added
-  EXPECT_EQ(r.Publish(4, {{5, small}}, {}, 0), small->MemoryBytes());  // another node
+  EXPECT_EQ(r.Publish(1, {{4, small}}, {}, 0), small_bytes);
+  EXPECT_EQ(r.Publish(2, {{4, big}}, {}, 0), big_bytes - small_bytes);
+  EXPECT_EQ(r.Publish(3, {{4, small}}, {}, 0), 0u);           // shrank: nothing added
+  EXPECT_EQ(r.Publish(4, {{5, small}}, {}, 0), small_bytes);  // another node
   EXPECT_EQ(r.TakeDirty().size(), 2u);
-  EXPECT_EQ(r.Publish(5, {{4, big}}, {}, 0), big->MemoryBytes());  // dirty again after it
+  EXPECT_EQ(r.Publish(5, {{4, big}}, {}, 0), big_bytes);  // dirty again after it
 }
 
 TEST(RegistryTest, PublishDropsTheVersionsNoSnapshotSees) {
@@ -133,7 +135,7 @@ TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
 TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
   Registry r;
   r.Publish(1, {{4, Leaf(1)}}, {}, 0);
-  auto cached = std::make_shared<CachedNode>(Node(*Leaf(1)));
+  auto cached = Leaf(1);
   r.MarkWritten(4, 1, BlobId{200, 30}, cached);
   BlobId blob;
   auto hit = r.Resolve(4, 1, &blob);
@@ -217,7 +219,7 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
     if (version % 10 == 0) {
       cache.clear();
       for (const auto& [id, v] : r.TakeDirty()) {
-        cache.push_back(std::make_shared<CachedNode>(Node(*v.node)));
+        cache.push_back(v.node);  // as a checkpoint hands the cache the entry
         r.MarkWritten(id, v.version, BlobId{id, 1}, cache.back());
       }
     }

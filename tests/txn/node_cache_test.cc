@@ -38,12 +38,12 @@ TEST(NodeCacheTest, HitsMissesAndErase) {
   NodeCache cache(1 << 20, kHeap);
   EXPECT_EQ(cache.Lookup(7), nullptr);
   Node n = MakeNode(100);
-  cache.Insert(7, n);
+  cache.Insert(7, cache.Compact(n));
   ASSERT_NE(cache.Lookup(7), nullptr);
   EXPECT_EQ(cache.Lookup(7)->value(0), n.value(0));
   EXPECT_EQ(cache.usage(), ChargeOf(n));
   Node replacement = MakeNode(200);
-  cache.Insert(7, replacement);
+  cache.Insert(7, cache.Compact(replacement));
   EXPECT_EQ(cache.Lookup(7)->value(0), replacement.value(0));
   EXPECT_EQ(cache.usage(), ChargeOf(replacement));
   cache.Erase(7);
@@ -52,17 +52,36 @@ TEST(NodeCacheTest, HitsMissesAndErase) {
   EXPECT_EQ(cache.usage(), 0u);
 }
 
+// A checkpoint hands the cache the entry its commit published: cached as it
+// is, not copied.
+TEST(NodeCacheTest, InsertCachesTheEntryItself) {
+  NodeCache cache(1 << 20, kHeap);
+  std::shared_ptr<CachedNode> published = cache.Compact(MakeNode(100));
+  EXPECT_EQ(cache.Insert(7, published), published);
+  NodePtr hit = cache.Lookup(7);
+  EXPECT_EQ(hit.get(), &published->node);
+  EXPECT_EQ(cache.usage(), NodeCache::Charge(published->node));
+  // One edited in place (its buffers with room to grow) is copied compact.
+  auto edited = std::make_shared<CachedNode>(MakeNode(100).EditableCopy());
+  std::shared_ptr<CachedNode> cached = cache.Insert(8, edited);
+  ASSERT_NE(cached, nullptr);
+  EXPECT_NE(cached, edited);
+  EXPECT_TRUE(cached->compact());
+  EXPECT_EQ(cached->node.value(0), edited->node.value(0));
+  EXPECT_LT(cached->node.MemoryBytes(), edited->node.MemoryBytes());
+}
+
 TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
   const uint64_t charge = ChargeOf(MakeNode(1000));
   const uint64_t per_shard = 10 * charge;  // ten nodes per shard
   NodeCache cache(per_shard * 16, kHeap);
   std::vector<uint64_t> keys = KeysOfOneShard(40);
-  for (int i = 0; i < 10; ++i) cache.Insert(keys[i], MakeNode(1000));
+  for (int i = 0; i < 10; ++i) cache.Insert(keys[i], cache.Compact(MakeNode(1000)));
   EXPECT_EQ(cache.usage(), 10 * charge);
   // Keep one node hot while thirty others stream through.
   for (int i = 10; i < 40; ++i) {
     ASSERT_NE(cache.Lookup(keys[0]), nullptr) << "the hot node was evicted at " << i;
-    cache.Insert(keys[i], MakeNode(1000));
+    cache.Insert(keys[i], cache.Compact(MakeNode(1000)));
     EXPECT_LE(cache.usage(), per_shard);
   }
   EXPECT_NE(cache.Lookup(keys[0]), nullptr);
@@ -72,14 +91,14 @@ TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
 
 TEST(NodeCacheTest, ANodeLargerThanAShardIsNotCachedAndAHeldNodeOutlivesEviction) {
   NodeCache cache(16 * 2000, kHeap);
-  cache.Insert(1, MakeNode(5000));
+  cache.Insert(1, cache.Compact(MakeNode(5000)));
   EXPECT_EQ(cache.Lookup(1), nullptr);
   EXPECT_EQ(cache.usage(), 0u);
   std::vector<uint64_t> keys = KeysOfOneShard(2);
-  cache.Insert(keys[0], MakeNode(1000));
+  cache.Insert(keys[0], cache.Compact(MakeNode(1000)));
   NodePtr held = cache.Lookup(keys[0]);
   ASSERT_NE(held, nullptr);
-  cache.Insert(keys[1], MakeNode(1000));  // no room for both: keys[0] goes
+  cache.Insert(keys[1], cache.Compact(MakeNode(1000)));  // no room for both: keys[0] goes
   EXPECT_EQ(cache.Lookup(keys[0]), nullptr);
   EXPECT_EQ(held->value(0).size(), 1000u);
 }
