@@ -513,7 +513,7 @@ absl::Status DatabaseImpl::CommitWrite(TransactionImpl& txn) {
     MutexLock lock(&commit_mu_);
     DrainIfFailedLocked();
     absl::Status valid = Validate(txn);
-    pending = valid.ok() ? ApplyAndEnqueueLocked(&txn, txn.record(), txn.write_keys(),
+    pending = valid.ok() ? ApplyAndEnqueueLocked(&txn, txn.record(), txn.TakeWriteKeys(),
                                                  CommitRecord(txn.record()), "")
                          : absl::StatusOr<Pending>(valid);
   }

@@ -75,6 +75,10 @@ class TransactionImpl final : public Transaction, public NodeSink {
   // conflicts with this transaction.
   absl::Status ConflictsWith(absl::string_view committed) const;
   const absl::flat_hash_set<std::string>& write_keys() const { return write_keys_; }
+  // The write keys, moved out for the commit history once validated: the
+  // transaction needs them no more, and a copy would be made under the
+  // commit lock.
+  absl::flat_hash_set<std::string> TakeWriteKeys() { return std::move(write_keys_); }
   absl::Status CheckWritable() const;
   absl::Status CheckActive() const;
   void Log(const Op& op);
