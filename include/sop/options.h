@@ -91,7 +91,8 @@ struct Options {
   // much since the last one...
   uint64_t checkpoint_log_bytes = 32ull << 20;
   // ...or once nodes changed since the last checkpoint take this much memory
-  // (more, by what commits change while a checkpoint writes). 0 means a
+  // (more, by what commits change while a checkpoint writes: up to twice
+  // this, where commits wait for the checkpoint, see below). 0 means a
   // quarter of cache_bytes, and at least 32 MiB: random writes dirty whole
   // nodes, and each checkpoint rewrites every node dirtied since the last,
   // so the more changes one checkpoint gathers, the fewer bytes it writes
