@@ -5,12 +5,17 @@
 // documented error and loses nothing committed.
 
 #include <map>
+#include <memory>
+#include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "sop/fault_injection_env.h"
 #include "sop/sop.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "test_util.h"
 
 namespace sop {
@@ -80,6 +85,68 @@ TEST_F(ResourceFaultTest, AFullDiskFailsCommitsCleanlyAndLosesNothing) {
   EXPECT_EQ(committed.at(Key(9005)), "after");
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(committed.at(Key(i)), "before") << i;
   SOP_EXPECT_OK((*db)->Verify());
+}
+
+// Checkpoints due every few commits fail on the full disk, on the
+// checkpoint thread or (once commits outrun them) in a committing thread:
+// the commits they follow stay acknowledged, and once space is back the
+// next checkpoint writes everything.
+TEST_F(ResourceFaultTest, CheckpointsFailingOnAFullDiskLoseNothing) {
+  for (bool background : {true, false}) {
+    SCOPED_TRACE(background ? "checkpoints in the background" : "checkpoints in the commit");
+    auto mem = NewMemEnv();
+    FaultInjectionEnv env(mem.get());
+    Options o;
+    o.env = &env;
+    o.checkpoint_dirty_bytes = 64 << 10;
+    o.background_checkpoints = background;
+    std::ostringstream log;
+    o.logger = std::make_shared<spdlog::logger>(
+        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+    auto db = Database::Open("/db", o);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK(Put(**db, 0, 2000, "before"));
+    SOP_ASSERT_OK((*db)->Checkpoint());
+    const uint64_t checkpoints = (*db)->Stats().checkpoints;
+    env.SetFreeSpace(16 << 10);
+    // Each commit dirties leaves all over the tree; the log has room for a
+    // few of these, the data file none for a checkpoint.
+    int acknowledged = 0;
+    for (int round = 0; round < 40; ++round) {
+      absl::Status commit = (*db)->Update([&](Transaction& t) -> absl::Status {
+        auto s = t.OpenStore("s");
+        if (!s.ok()) return s.status();
+        for (int i = round; i < 2000; i += 40) {
+          if (auto st = (*s)->Put(Key(i), absl::StrCat("round ", round)); !st.ok()) return st;
+        }
+        return absl::OkStatus();
+      });
+      if (!commit.ok()) {
+        EXPECT_TRUE(absl::IsResourceExhausted(commit)) << commit;
+        break;
+      }
+      acknowledged = round + 1;
+    }
+    ASSERT_GT(acknowledged, 0);
+    EXPECT_EQ((*db)->Stats().checkpoints, checkpoints) << "a checkpoint wrote on a full disk";
+    auto during = All(**db);
+    o.logger->flush();
+    EXPECT_NE(log.str().find("checkpoint after commit failed"), std::string::npos) << log.str();
+    env.SetFreeSpace(std::nullopt);
+    SOP_ASSERT_OK((*db)->Checkpoint());
+    EXPECT_GT((*db)->Stats().checkpoints, checkpoints);
+    db->reset();
+    SOP_ASSERT_OK(env.SimulatePowerLoss({.seed = 7, .keep_some = false}));
+    db = Database::Open("/db", o);
+    SOP_ASSERT_OK(db);
+    auto after = All(**db);
+    EXPECT_EQ(after, during);
+    for (int round = 0; round < acknowledged; ++round) {
+      ASSERT_EQ(after.at(Key(round)), absl::StrCat("round ", round)) << round;
+    }
+    SOP_EXPECT_OK((*db)->Verify());
+    db->reset();
+  }
 }
 
 TEST_F(ResourceFaultTest, EioOnReadIsAnErrorAndTheDataIsThereAfterwards) {
