@@ -22,6 +22,7 @@ struct DatabaseStats {
   uint64_t dirty_bytes = 0;        // memory of nodes changed since the last checkpoint
   uint64_t dirty_capacity = 0;     // Options::checkpoint_dirty_bytes (its default filled in)
   uint64_t checkpoints = 0;        // checkpoints written since open
+  uint64_t checkpoint_waits = 0;   // commits that waited for one: writes outran the checkpoints
   uint64_t registry_nodes = 0;     // logical node ids known to the registry
   uint64_t committed_version = 0;  // commits since open (the newest snapshot)
   uint64_t live_snapshots = 0;     // transactions holding a snapshot now

@@ -445,6 +445,7 @@ absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
   if (overdue) {
     // Commits outrun the checkpoints: this one waits for the checkpoint
     // that is writing, and writes the next itself.
+    checkpoint_waits_.fetch_add(1, std::memory_order_relaxed);
     MutexLock serial(&checkpoint_mu_);
     CheckpointIfDue();
   } else if (checkpoint && checkpoint_mu_.TryLock()) {
@@ -635,6 +636,7 @@ DatabaseStats DatabaseImpl::Stats() {
   s.dirty_bytes = dirty_bytes_.load(std::memory_order_relaxed);
   s.dirty_capacity = options_.checkpoint_dirty_bytes;
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.checkpoint_waits = checkpoint_waits_.load(std::memory_order_relaxed);
   s.registry_nodes = registry_.size();
   s.committed_version = committed_.load(std::memory_order_acquire);
   MutexLock lock(&snap_mu_);

@@ -221,6 +221,7 @@ class DatabaseImpl final : public Database {
   uint64_t checkpoint_lsn_ = 0;           // newest commit the last checkpoint holds
   std::atomic<uint64_t> dirty_bytes_{0};  // growth of unwritten nodes since the last checkpoint
   std::atomic<uint64_t> checkpoints_{0};  // written since open
+  std::atomic<uint64_t> checkpoint_waits_{0};  // commits that found one overdue
   absl::btree_map<uint64_t, BlobId> durable_;  // node id -> blob, as of the last checkpoint
   CheckpointRoot root_;                        // as of the last checkpoint
   BlobId root_blob_;

@@ -608,6 +608,7 @@ TEST(CheckpointConcurrencyTest, ACommitWakesTheCheckpointThreadAndWaitsOnlyWhenI
     env.Open();
     committer.join();
     EXPECT_LE(later, reached + 1) << "commits went on past twice the dirty threshold";
+    EXPECT_GE((*db)->Stats().checkpoint_waits, 1u);
     EXPECT_GE(dirty, 2 * options.checkpoint_dirty_bytes);
     EXPECT_EQ(done, commits + 1000) << "a commit failed";
     commits = done;
