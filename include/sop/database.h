@@ -59,8 +59,8 @@ using ProgressFn = std::function<void(uint64_t bytes_done)>;
 // nodes: two transactions writing different keys of one leaf both commit);
 // a real conflict gives Aborted, and Update() retries for you. Concurrent
 // commits share one log sync (group commit). Checkpoints due after commits
-// run on a thread the database starts for them (Options::
-// background_checkpoints) and joins when it closes.
+// run on a thread the database starts for them and joins when it closes
+// (Options::background_checkpoints).
 class Database {
  public:
   // Opens or creates the database at `path` (files `path`, `path`-wal,
@@ -137,9 +137,9 @@ class Database {
   // Writes every change committed so far into the data file and shortens
   // the log. Runs on its own when the log or the changed nodes grow past
   // Options' limits (on the checkpoint thread, unless
-  // Options::background_checkpoints is false), and on close. Thread-safe: waits for a checkpoint
-  // already running; commits go on while it writes (they go into the next
-  // one). An I/O error leaves the previous checkpoint and the log in force,
+  // Options::background_checkpoints is false), and on close. Thread-safe:
+  // waits for a checkpoint already running; commits go on while it writes
+  // (they go into the next one). An I/O error leaves the previous checkpoint and the log in force,
   // and the next checkpoint retries.
   virtual absl::Status Checkpoint() = 0;
 };
