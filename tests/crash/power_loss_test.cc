@@ -264,6 +264,22 @@ bool CrashOnce(uint64_t seed, int64_t point, const std::vector<Txn>& txns,
   return true;
 }
 
+// The file-system mutations of the workload run without a cut, which must
+// acknowledge all `commits`; -1 (after reporting) if it does not.
+int64_t MutationsOfAWholeRun(uint64_t seed, const std::vector<Txn>& txns, size_t commits,
+                             bool background = false) {
+  auto mem = NewMemEnv();
+  FaultInjectionEnv env(mem.get());
+  EXPECT_TRUE(env.CreateDir("/p").ok());
+  const int acked = RunWorkload(env, txns, &env, -1, background);
+  if (static_cast<size_t>(acked) != commits) {
+    ADD_FAILURE() << "seed " << seed << ": " << acked << " of " << commits
+                  << " commits acknowledged without a cut";
+    return -1;
+  }
+  return env.mutation_count();
+}
+
 TEST(DatabasePowerLossTest, EveryAcknowledgedCommitSurvivesACutAtEveryPoint) {
   const int64_t want = EnvInt("SOP_POWER_POINTS", 20000);
   const int64_t only_seed = EnvInt("SOP_POWER_SEED", -1);
@@ -273,15 +289,8 @@ TEST(DatabasePowerLossTest, EveryAcknowledgedCommitSurvivesACutAtEveryPoint) {
   for (uint64_t seed = only_seed >= 0 ? only_seed : 1; explored < want; ++seed) {
     const std::vector<Txn> txns = MakeWorkload(seed);
     const std::vector<Model> after = Expected(txns);
-    int64_t total;
-    {
-      auto mem = NewMemEnv();
-      FaultInjectionEnv env(mem.get());
-      SOP_ASSERT_OK(env.CreateDir("/p"));
-      ASSERT_EQ(static_cast<size_t>(RunWorkload(env, txns, &env, -1)) + 1, after.size())
-          << "seed " << seed;
-      total = env.mutation_count();
-    }
+    const int64_t total = MutationsOfAWholeRun(seed, txns, after.size() - 1);
+    ASSERT_GE(total, 0);
     ++workloads;
     for (int64_t point = only_point >= 0 ? only_point : 0; point < total && explored < want;
          ++point) {
@@ -304,15 +313,8 @@ TEST(DatabasePowerLossTest, EveryAcknowledgedCommitSurvivesACutWithCheckpointsIn
   for (uint64_t seed = 1; explored < want; ++seed) {
     const std::vector<Txn> txns = MakeWorkload(seed);
     const std::vector<Model> after = Expected(txns);
-    int64_t total;
-    {
-      auto mem = NewMemEnv();
-      FaultInjectionEnv env(mem.get());
-      SOP_ASSERT_OK(env.CreateDir("/p"));
-      ASSERT_EQ(static_cast<size_t>(RunWorkload(env, txns, &env, -1, true)) + 1, after.size())
-          << "seed " << seed;
-      total = env.mutation_count();
-    }
+    const int64_t total = MutationsOfAWholeRun(seed, txns, after.size() - 1, true);
+    ASSERT_GE(total, 0);
     std::mt19937_64 rng(seed);
     for (int i = 0; i < 100 && explored < want; ++i, ++explored) {
       if (!CrashOnce(seed, static_cast<int64_t>(rng() % total), txns, after, true)) return;
