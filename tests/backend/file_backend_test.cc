@@ -189,6 +189,55 @@ TEST_F(FileBackendTest, FlippedByteInADataPageIsDataLossNamingFileAndOffset) {
       << got.status();
 }
 
+// Blobs past the one-read size and past one chunk are read straight into
+// the caller's buffer, a unit (blob or chunk) at a time: a flipped byte
+// fails exactly the reads whose range touches its unit, whole or cut.
+TEST_F(FileBackendTest, FlippedByteInALargeBlobFailsOnlyTheReadsThatTouchItsChunk) {
+  const uint64_t kChunk = DataFile::kChunkSize;
+  const std::string one_chunk = Pattern(2, 64 << 10);
+  const std::string three_chunks = Pattern(3, 2 * kChunk + 4321);
+  BlobId small, large;
+  {
+    auto b = Open();
+    SOP_ASSERT_OK(b);
+    small = Put(**b, one_chunk);
+    large = Put(**b, three_chunks);
+  }
+  auto content = [](BlobId id) { return id.page * 4096 + 32; };
+  std::string raw = ReadFileBytes(path_);
+  raw[content(small) + 40000] ^= 0x01;
+  raw[content(large) + kChunk + 7] ^= 0x01;  // chunk 1
+  WriteFileBytes(path_, raw);
+  auto b = Open();
+  SOP_ASSERT_OK(b);
+  BlobStore& blobs = (*b)->blobs();
+
+  auto whole = blobs.Read(small);
+  EXPECT_TRUE(absl::IsDataLoss(whole.status())) << whole.status();
+  std::string window(100, '\0');
+  EXPECT_TRUE(absl::IsDataLoss(blobs.ReadRange(small, 5, absl::MakeSpan(window))));
+
+  whole = blobs.Read(large);
+  ASSERT_TRUE(absl::IsDataLoss(whole.status())) << whole.status();
+  EXPECT_NE(whole.status().message().find("chunk 1"), std::string::npos) << whole.status();
+  struct Case {
+    uint64_t offset, size;
+    bool damaged;
+  };
+  for (Case c : {Case{0, kChunk, false}, Case{10, 100, false}, Case{kChunk - 50, 100, true},
+                 Case{kChunk, kChunk, true}, Case{2 * kChunk, 4321, false},
+                 Case{2 * kChunk - 1, 2, true}, Case{2 * kChunk + 1, 4320, false}}) {
+    std::string got(c.size, '\0');
+    absl::Status st = blobs.ReadRange(large, c.offset, absl::MakeSpan(got));
+    if (c.damaged) {
+      EXPECT_TRUE(absl::IsDataLoss(st)) << c.offset << "+" << c.size << ": " << st;
+    } else {
+      SOP_EXPECT_OK(st);
+      EXPECT_TRUE(got == three_chunks.substr(c.offset, c.size)) << c.offset << "+" << c.size;
+    }
+  }
+}
+
 TEST_F(FileBackendTest, TornWalTailIsCutOffAndEarlierBatchesSurvive) {
   FaultInjectionEnv fenv(env_);
   env_ = &fenv;

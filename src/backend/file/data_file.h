@@ -36,6 +36,10 @@ class DataFile {
  public:
   static constexpr uint64_t kBlobHeaderSize = 32;
   static constexpr uint64_t kChunkSize = uint64_t{1} << 20;
+  // Blobs up to this size are read with their header in one call; larger
+  // ones in two, straight into the caller's buffer: past it, moving the
+  // content down costs more than the second system call.
+  static constexpr uint64_t kOneReadBytes = uint64_t{16} << 10;
 
   struct Header {
     uint32_t page_size = 0;
