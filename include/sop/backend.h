@@ -112,6 +112,13 @@ class BlobStore {
   virtual void Release(BlobId id) = 0;
   // Reserves `size` bytes and returns a writer that streams them in.
   virtual absl::StatusOr<std::unique_ptr<BlobWriter>> NewWriter(uint64_t size) = 0;
+  // Writes the whole content of a reserved blob now, as a finished
+  // BlobWriter leaves it: readable, but neither durable nor stored until a
+  // batch names it with WriteBatch::PutWritten. For a caller building a
+  // batch too large to hold in memory. Errors: InvalidArgument if `id` is
+  // not reserved, is already written or is not data.size() bytes; the
+  // store's sticky write error; I/O errors (the blob stays reserved).
+  virtual absl::Status Write(BlobId id, absl::string_view data) = 0;
 
   // Reads a whole blob, verifying its checksums. Errors: DataLoss naming
   // file, page and offset when the bytes are damaged; InvalidArgument for an

@@ -108,6 +108,11 @@ struct Options {
   // checkpoint before it returns, so file operations come in an order that
   // repeats from run to run (as deterministic fault-injection tests need).
   bool background_checkpoints = true;
+  // A checkpoint whose node and registry blobs total at most this many bytes
+  // carries them in its log record: one sync. A larger one writes each blob
+  // to the data file as soon as it is encoded (it holds no encoded copy of
+  // what it writes) and syncs the data file before its record: two syncs.
+  uint64_t checkpoint_inline_bytes = 256ull << 10;
   // Comparators by name, for stores created with a custom comparator: the
   // log is replayed on open, before any store is opened, and replaying
   // changes to such a store needs its comparator. Opening a database whose

@@ -105,9 +105,8 @@ absl::StatusOr<std::unique_ptr<Database>> OpenCopyTarget(const std::string& path
       if (auto st = env->RemoveFile(file); !st.ok()) return st;
     }
   }
-  FileBackendOptions fo;
-  fo.env = options.env;
-  fo.logger = options.logger;
+  FileBackendOptions fo = FileBackendOptionsOf(options);
+  fo.create_if_missing = true;
   fo.first_log_position = first_log_position;
   auto backend = OpenFileBackend(path, fo);
   if (!backend.ok()) return backend.status();

@@ -76,13 +76,18 @@ const Comparator* BytewiseComparator() {
   return cmp;
 }
 
-absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path,
-                                                         const Options& options) {
+FileBackendOptions FileBackendOptionsOf(const Options& options) {
   FileBackendOptions fo;
   fo.env = options.env;
   fo.create_if_missing = options.create_if_missing;
   fo.logger = options.logger;
-  auto backend = OpenFileBackend(path, fo);
+  fo.inline_batch_bytes = options.checkpoint_inline_bytes;
+  return fo;
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path,
+                                                         const Options& options) {
+  auto backend = OpenFileBackend(path, FileBackendOptionsOf(options));
   if (!backend.ok()) return backend.status();
   auto db = DatabaseImpl::Open(std::move(*backend), options);
   if (!db.ok()) return db.status();
@@ -694,14 +699,39 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
 
   WriteBatch batch;
   std::vector<BlobId> reserved;
+  // Encoded blobs are held for the batch while they fit in its log record
+  // (one sync). Past that the batch syncs the data file before its record
+  // anyway, and each blob is written as soon as it is encoded: a checkpoint
+  // of a large tree holds no second, encoded copy of it.
+  std::vector<std::pair<BlobId, std::string>> held;
+  uint64_t held_bytes = 0;
+  bool streaming = false;
+  auto put = [&](BlobId id, std::string bytes) -> absl::Status {
+    reserved.push_back(id);
+    if (!streaming && held_bytes + bytes.size() > options_.checkpoint_inline_bytes) {
+      streaming = true;
+      for (auto& [h, b] : held) {
+        if (auto st = blobs.Write(h, b); !st.ok()) return st;
+        batch.PutWritten(h);
+      }
+      held.clear();
+    }
+    if (!streaming) {
+      held_bytes += bytes.size();
+      held.emplace_back(id, std::move(bytes));
+      return absl::OkStatus();
+    }
+    if (auto st = blobs.Write(id, bytes); !st.ok()) return st;
+    batch.PutWritten(id);
+    return absl::OkStatus();
+  };
   auto reserve_put = [&](std::string bytes) -> absl::StatusOr<BlobId> {
     // While moving nodes down, the registry pages and root go low too.
     auto id = move_budget > 0 ? blobs.ReserveBelow(bytes.size(), UINT64_MAX)
                               : blobs.Reserve(bytes.size());
     if (absl::IsNotFound(id.status())) id = blobs.Reserve(bytes.size());  // no hole fits
     if (!id.ok()) return id.status();
-    reserved.push_back(*id);
-    batch.Put(*id, std::move(bytes));
+    if (auto st = put(*id, std::move(bytes)); !st.ok()) return st;
     return *id;
   };
   auto undo = [&](absl::Status st) {
@@ -765,8 +795,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
       auto to = blobs.ReserveBelow(from.size, from.page);
       if (absl::IsNotFound(to.status())) continue;  // no hole lower down fits it
       if (!to.ok()) return undo(to.status());
-      reserved.push_back(*to);
-      batch.Put(*to, std::move(*bytes));
+      if (auto st = put(*to, *std::move(bytes)); !st.ok()) return undo(st);
       durable_changes[id] = *to;
       moved_from.push_back(from);
       budget -= from.size;
@@ -835,6 +864,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
       if (unrecorded.contains(unrecorded_[i].page)) batch.PutWritten(unrecorded_[i]);
     }
   }
+  for (auto& [id, bytes] : held) batch.Put(id, std::move(bytes));
   batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
   batch.SetMeta(kLsnMeta, absl::StrCat(lsn));
   batch.SetMeta(kReplayFromMeta, absl::StrCat(keep_from));

@@ -38,6 +38,9 @@ inline constexpr size_t kMaxNodeBytes = 4000;
 // The logical id of the catalog store's root (the root of the store of stores).
 inline constexpr uint64_t kCatalogRoot = 1;
 
+// The file backend's settings a database opened with `options` uses.
+FileBackendOptions FileBackendOptionsOf(const Options& options);
+
 class DatabaseImpl final : public Database {
  public:
   static absl::StatusOr<std::unique_ptr<DatabaseImpl>> Open(std::unique_ptr<Backend> backend,

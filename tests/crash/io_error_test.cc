@@ -77,7 +77,8 @@ class IoErrorTest : public ::testing::Test {
     o.cache_bytes = 16 << 10;  // reads go to the files
     o.checkpoint_dirty_bytes = 48 << 10;
     o.checkpoint_log_bytes = 96 << 10;
-    o.background_checkpoints = false;  // the n-th operation is the same one on every run
+    o.checkpoint_inline_bytes = 16 << 10;  // larger checkpoints write nodes as they go
+    o.background_checkpoints = false;      // the n-th operation is the same one on every run
     if (std::getenv("SOP_IOERR_LOG") != nullptr) o.logger = spdlog::default_logger();
     return o;
   }

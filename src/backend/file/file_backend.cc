@@ -206,6 +206,23 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     return std::unique_ptr<BlobWriter>(new FileBlobWriter(this, data_.get(), *id));
   }
 
+  absl::Status Write(BlobId id, absl::string_view data) override {
+    if (auto st = Health(); !st.ok()) return st;
+    {
+      MutexLock lock(&mu_);
+      auto it = reserved_.find(id.page);
+      if (it == reserved_.end() || it->second != data_->PagesFor(id.size) ||
+          id.size != data.size() || written_.contains(id.page) || in_prepared_.contains(id.page)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path_, ": cannot write ", data.size(), " bytes as blob at page ", id.page, " of ",
+            id.size, " bytes: it is not reserved at that size, or already written"));
+      }
+    }
+    if (auto st = data_->WriteBlob(id, data); !st.ok()) return st;
+    MarkWritten(id);
+    return absl::OkStatus();
+  }
+
   absl::Status SyncWritten() override {
     if (auto st = Health(); !st.ok()) return st;
     if (auto st = data_->file().Sync(); !st.ok()) {

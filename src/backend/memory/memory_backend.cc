@@ -64,6 +64,19 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     return std::unique_ptr<BlobWriter>(new MemoryBlobWriter(this, *id));
   }
 
+  absl::Status Write(BlobId id, absl::string_view data) override {
+    MutexLock lock(&mu_);
+    auto it = reserved_.find(id.page);
+    if (it == reserved_.end() || it->second != id.size || id.size != data.size() ||
+        written_.contains(id.page)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot write ", data.size(), " bytes as blob ", id.page, " of ", id.size,
+                       " bytes: it is not reserved at that size, or already written"));
+    }
+    written_[id.page] = std::string(data);
+    return absl::OkStatus();
+  }
+
   void StoreWritten(BlobId id, std::string bytes) {
     MutexLock lock(&mu_);
     written_[id.page] = std::move(bytes);
