@@ -285,7 +285,7 @@ TEST_F(WalTest, RewriteKeepsSelectedRecordsAndSeqsContinue) {
   std::vector<WalRecord> records;
   auto wal = Wal::Open(env_.get(), path_, &records);
   SOP_ASSERT_OK(wal);
-  SOP_ASSERT_OK((*wal)->Rewrite(4, [](const WalRecord& r) { return r.seq > 4; }));
+  SOP_ASSERT_OK((*wal)->Rewrite(4, [](const WalRecordView& r) { return r.seq > 4; }));
   auto seq = (*wal)->Append(WalRecordType::kLog, "seven");
   SOP_ASSERT_OK(seq);
   EXPECT_EQ(*seq, 7u);
@@ -311,7 +311,7 @@ TEST_F(WalTest, AppendsGoOnWhileARewriteCopies) {
   CondVar cv;
   bool copying = false, appended = false;
   std::thread rewriter([&] {
-    SOP_EXPECT_OK((*wal)->Rewrite(40, [&](const WalRecord& r) {
+    SOP_EXPECT_OK((*wal)->Rewrite(40, [&](const WalRecordView& r) {
       if (r.seq == 1) {  // the first record copied: hold the copy until the append is done
         MutexLock lock(&mu);
         copying = true;

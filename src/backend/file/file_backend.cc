@@ -344,9 +344,9 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
 
   absl::Status Replay(uint64_t after,
                       const std::function<absl::Status(const LogRecord&)>& fn) override {
-    return wal_->ForEach([&](const WalRecord& r) -> absl::Status {
+    return wal_->ForEach([&](const WalRecordView& r) -> absl::Status {
       if (r.type != WalRecordType::kLog || r.seq <= after) return absl::OkStatus();
-      return fn(LogRecord{r.seq, r.payload});
+      return fn(LogRecord{r.seq, std::string(r.payload)});
     });
   }
 
@@ -859,7 +859,7 @@ absl::Status FileBackend::CheckpointLocked() {
     MutexLock lock(&mu_);
     for (const auto& [xid, b] : prepared_) undecided.insert(xid);
   }
-  return wal_->Rewrite(last_seq, [&](const WalRecord& r) {
+  return wal_->Rewrite(last_seq, [&](const WalRecordView& r) {
     if (r.type == WalRecordType::kLog) return r.seq > trim;
     if (r.type == WalRecordType::kPrepare) {
       Decoder d(r.payload);
@@ -950,7 +950,7 @@ absl::Status FileBackend::Open() {
           wal_path, ": ends at log position ", wal_->last_seq(), ", before ", path_,
           "'s checkpoint at ", header_.last_seq, ": the log belongs to another database"));
     }
-    if (auto st = wal_->Rewrite(header_.last_seq, [](const WalRecord&) { return false; });
+    if (auto st = wal_->Rewrite(header_.last_seq, [](const WalRecordView&) { return false; });
         !st.ok()) {
       return st;
     }

@@ -99,10 +99,10 @@ bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t 
 // Appends the valid records from *off on to *records, leaving *off at the
 // first offset that holds none and *prev_seq at the last record's seq.
 void ReadRecords(absl::string_view content, uint64_t salt, uint64_t base_seq, uint64_t* off,
-                 uint64_t* prev_seq, std::vector<WalRecord>* records) {
+                 uint64_t* prev_seq, std::vector<WalRecordView>* records) {
   Candidate c;
   while (TryRecord(content, *off, salt, *prev_seq, std::max(*prev_seq, base_seq), &c)) {
-    records->push_back({c.type, c.seq, std::string(c.payload)});
+    records->push_back({c.type, c.seq, c.payload});
     *prev_seq = c.seq;
     *off = c.next;
   }
@@ -155,8 +155,8 @@ absl::StatusOr<std::string> Wal::ReadAll(File& file) {
   return content;
 }
 
-absl::Status Wal::Parse(const std::string& path, const std::string& content, uint64_t* base_seq,
-                        uint64_t* salt, uint64_t* end, std::vector<WalRecord>* records) {
+absl::Status Wal::Parse(const std::string& path, absl::string_view content, uint64_t* base_seq,
+                        uint64_t* salt, uint64_t* end, std::vector<WalRecordView>* records) {
   if (content.size() < kHeaderSize) {
     return absl::DataLossError(absl::StrCat(path, ": offset 0: WAL header is missing (file has ",
                                             content.size(), " bytes)"));
@@ -205,8 +205,11 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(Env* env, const std::string& path
   auto content = ReadAll(**file);
   if (!content.ok()) return content.status();
   uint64_t base_seq = 0, salt = 0, end = 0;
+  std::vector<WalRecordView> views;
+  if (auto st = Parse(path, *content, &base_seq, &salt, &end, &views); !st.ok()) return st;
   records->clear();
-  if (auto st = Parse(path, *content, &base_seq, &salt, &end, records); !st.ok()) return st;
+  records->reserve(views.size());
+  for (const WalRecordView& r : views) records->push_back({r.type, r.seq, std::string(r.payload)});
   if (end < content->size()) {
     // Cut the torn tail so that later groups never sit in front of stale bytes.
     if (auto st = (*file)->Truncate(end); !st.ok()) return st;
@@ -403,7 +406,8 @@ void Wal::Resume() {
   blocked_ = absl::OkStatus();
 }
 
-absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep) {
+absl::Status Wal::Rewrite(uint64_t base_seq,
+                          const std::function<bool(const WalRecordView&)>& keep) {
   MutexLock rewriting(&rewrite_mu_);
   // First, with appends going on, copy the records synced so far: they are
   // never written again, and groups in flight write only past end_. Only the
@@ -420,7 +424,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   std::string content(copied_end, '\0');
   if (auto st = ReadExactly(*file, 0, absl::MakeSpan(content)); !st.ok()) return st;
   uint64_t old_base = 0, old_salt = 0, old_end = 0;
-  std::vector<WalRecord> records;
+  std::vector<WalRecordView> records;
   if (auto st = Parse(path_, content, &old_base, &old_salt, &old_end, &records); !st.ok()) {
     return st;
   }
@@ -436,7 +440,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   Wal& w = **fresh;
   MutexLock fresh_lock(&w.mu_);
   std::string buf;
-  for (const WalRecord& r : records) {
+  for (const WalRecordView& r : records) {
     if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, kHeaderSize, r.payload);
   }
   if (!buf.empty()) {
@@ -463,7 +467,7 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
           absl::StrCat(path_, ": offset ", off, ": a synced WAL record does not read back"));
     }
     buf.clear();
-    for (const WalRecord& r : records) {
+    for (const WalRecordView& r : records) {
       if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, fresh_end, r.payload);
     }
     if (!buf.empty()) {
@@ -489,18 +493,17 @@ absl::Status Wal::Rewrite(uint64_t base_seq, const std::function<bool(const WalR
   return absl::OkStatus();
 }
 
-absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecord&)>& fn) {
+absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecordView&)>& fn) {
   std::string content;
   {
     MutexLock lock(&mu_);
-    auto all = ReadAll(*file_);
-    if (!all.ok()) return all.status();
-    content = all->substr(0, end_);
+    content.resize(end_);
+    if (auto st = ReadExactly(*file_, 0, absl::MakeSpan(content)); !st.ok()) return st;
   }
   uint64_t base = 0, salt = 0, end = 0;
-  std::vector<WalRecord> records;
+  std::vector<WalRecordView> records;
   if (auto st = Parse(path_, content, &base, &salt, &end, &records); !st.ok()) return st;
-  for (const WalRecord& r : records) {
+  for (const WalRecordView& r : records) {
     if (auto st = fn(r); !st.ok()) return st;
   }
   return absl::OkStatus();

@@ -55,6 +55,14 @@ struct WalRecord {
   std::string payload;
 };
 
+// A record as read, its payload in the reader's buffer: a pass over a log
+// of tens of megabytes does not copy every payload out of it.
+struct WalRecordView {
+  WalRecordType type;
+  uint64_t seq;
+  absl::string_view payload;
+};
+
 class Wal {
  public:
   static constexpr uint64_t kHeaderSize = 64;
@@ -91,10 +99,11 @@ class Wal {
   // directory synced. Appends go on while it copies the records already
   // synced, and wait only while it copies those appended meanwhile and
   // renames. `keep` runs on the calling thread and must not call into the log.
-  absl::Status Rewrite(uint64_t base_seq, const std::function<bool(const WalRecord&)>& keep);
+  absl::Status Rewrite(uint64_t base_seq, const std::function<bool(const WalRecordView&)>& keep);
 
-  // Reads every record currently in the log, in order.
-  absl::Status ForEach(const std::function<absl::Status(const WalRecord&)>& fn);
+  // Reads every record currently in the log, in order. A record's payload
+  // is valid only during the call that receives it.
+  absl::Status ForEach(const std::function<absl::Status(const WalRecordView&)>& fn);
 
   uint64_t base_seq() const;
   uint64_t last_seq() const;    // newest durable record's seq, or base_seq
@@ -105,8 +114,8 @@ class Wal {
   struct Writer;
   Wal(Env* env, std::string path, std::unique_ptr<File> file, uint64_t base_seq, uint64_t salt,
       uint64_t end, uint64_t last_seq);
-  static absl::Status Parse(const std::string& path, const std::string& content, uint64_t* base_seq,
-                            uint64_t* salt, uint64_t* end, std::vector<WalRecord>* records);
+  static absl::Status Parse(const std::string& path, absl::string_view content, uint64_t* base_seq,
+                            uint64_t* salt, uint64_t* end, std::vector<WalRecordView>* records);
   static absl::StatusOr<std::string> ReadAll(File& file);
   void Lead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
