@@ -626,6 +626,57 @@ TEST(CheckpointConcurrencyTest, ACommitWakesTheCheckpointThreadAndWaitsOnlyWhenI
   SOP_EXPECT_OK((*db)->Verify());
 }
 
+// Threads of this process, as Linux lists them.
+int ThreadCount() {
+  std::error_code ec;
+  auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+  if (ec) return -1;
+  return static_cast<int>(std::distance(it, std::filesystem::directory_iterator()));
+}
+
+// A database only read, or checkpointed only when asked, runs on its
+// callers' threads; the first checkpoint a commit makes due starts the
+// checkpoint thread, and closing joins it.
+TEST(CheckpointConcurrencyTest, OnlyADueCheckpointStartsAThreadAndClosingJoinsIt) {
+  const int before = ThreadCount();
+  if (before < 0) GTEST_SKIP() << "no /proc/self/task to count threads in";
+  testing::TempDir dir;
+  Options options;
+  options.checkpoint_dirty_bytes = 64 << 10;
+  options.checkpoint_log_bytes = 1ull << 40;
+  auto put = [](Database& db, int i) {
+    return db.Update([&](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      return (*s)->Put(absl::StrFormat("%06d", i * 7919 % 100000), std::string(200, 'v'));
+    });
+  };
+  {
+    auto db = Database::Open(dir.File("db"), options);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK(put(**db, 0));
+    SOP_ASSERT_OK((*db)->Checkpoint());
+  }
+  auto db = Database::Open(dir.File("db"), options);
+  SOP_ASSERT_OK(db);
+  {
+    auto t = (*db)->Begin(TxnMode::kReadOnly);
+    SOP_ASSERT_OK(t);
+    auto s = (*t)->OpenStore("s");
+    SOP_ASSERT_OK(s);
+    SOP_EXPECT_OK((*s)->Get(absl::StrFormat("%06d", 0)).status());
+  }
+  SOP_ASSERT_OK(put(**db, 1));
+  SOP_ASSERT_OK((*db)->Checkpoint());
+  EXPECT_EQ(ThreadCount(), before) << "reads, a small commit or Checkpoint() started a thread";
+  int i = 2;
+  while ((*db)->Stats().checkpoints < 2 && i < 5000) SOP_ASSERT_OK(put(**db, i++));
+  ASSERT_GE((*db)->Stats().checkpoints, 2u) << "no checkpoint came due";
+  EXPECT_EQ(ThreadCount(), before + 1);
+  db->reset();
+  EXPECT_EQ(ThreadCount(), before) << "closing left the checkpoint thread running";
+}
+
 // Four committers with checkpoints every few commits, so that commits land
 // while checkpoints write; the power goes at a seeded point. Every
 // acknowledged commit must be there after the cut, nothing else but the
