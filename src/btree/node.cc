@@ -120,15 +120,21 @@ void Node::Forget(uint32_t len) {
 
 std::pmr::string Node::LiveBytes(const std::pmr::string& heap, size_t garbage,
                                  std::pmr::vector<Slot>* slots, std::pmr::memory_resource* memory) {
-  std::pmr::string live(memory);
-  live.reserve(heap.size() - garbage);
+  // Nothing to drop: one copy, the slots stay as they are. (A commit's
+  // compact copy of a leaf it added to is this case, once per leaf.)
+  if (garbage == 0) return std::pmr::string(heap, memory);
+  size_t size = 0;
+  for (const Slot& s : *slots) size += s.key_len + s.value_len;
+  std::pmr::string live(size, '\0', memory);
+  char* out = live.data();
+  uint32_t at = 0;
   for (Slot& s : *slots) {
-    const uint32_t k = static_cast<uint32_t>(live.size());
-    live.append(heap, s.key, s.key_len);
-    s.key = k;
-    const uint32_t v = static_cast<uint32_t>(live.size());
-    live.append(heap, s.value, s.value_len);
-    s.value = v;
+    std::memcpy(out + at, heap.data() + s.key, s.key_len);
+    s.key = at;
+    at += s.key_len;
+    std::memcpy(out + at, heap.data() + s.value, s.value_len);
+    s.value = at;
+    at += s.value_len;
   }
   return live;
 }
