@@ -123,7 +123,18 @@ absl::Status DataFile::WriteBlob(BlobId id, absl::string_view data) {
   PutFixed64(&buf, Checksum(data, id.page));
   PutFixed64(&buf, Checksum(buf, id.page));
   buf.append(data.data(), data.size());
-  return file_->WriteAt(Offset(id), buf);
+  return WriteBlobBytes(Offset(id), buf);
+}
+
+absl::Status DataFile::WriteBlobBytes(uint64_t offset, absl::string_view data) {
+  if (auto st = file_->WriteAt(offset, data); !st.ok()) return st;
+  // Two writers may both cross the mark and both ask: a harmless extra hint.
+  if (since_writeback_.fetch_add(data.size(), std::memory_order_relaxed) + data.size() >=
+      kWritebackBytes) {
+    since_writeback_.store(0, std::memory_order_relaxed);
+    file_->StartWriteback();
+  }
+  return absl::OkStatus();
 }
 
 absl::Status DataFile::Damaged(BlobId id, uint64_t offset, absl::string_view what) const {
@@ -305,7 +316,7 @@ absl::Status DataFile::Stream::Append(absl::string_view data) {
                                                    " bytes exceed the declared ", id_.size));
   }
   uint64_t at = file_->Offset(id_) + kBlobHeaderSize + written_;
-  if (auto st = file_->file_->WriteAt(at, data); !st.ok()) return st;
+  if (auto st = file_->WriteBlobBytes(at, data); !st.ok()) return st;
   // Feed the per-chunk checksums (only used when the blob is over one chunk).
   while (!data.empty()) {
     uint64_t room = kChunkSize - written_ % kChunkSize;

@@ -40,6 +40,8 @@ class DataFile {
   // ones in two, straight into the caller's buffer: past it, moving the
   // content down costs more than the second system call.
   static constexpr uint64_t kOneReadBytes = uint64_t{16} << 10;
+  // Blob bytes written between two writeback hints (File::StartWriteback).
+  static constexpr uint64_t kWritebackBytes = uint64_t{4} << 20;
 
   struct Header {
     uint32_t page_size = 0;
@@ -103,8 +105,13 @@ class DataFile {
   absl::StatusOr<std::vector<uint64_t>> ReadTable(BlobId id, uint64_t body_checksum);
   absl::Status Damaged(BlobId id, uint64_t offset, absl::string_view what) const;
   uint64_t Offset(BlobId id) const { return id.page * page_size_; }
+  // Writes blob bytes, starting the disk on them every kWritebackBytes: a
+  // checkpoint or a large value then reaches its sync with little left to
+  // write, and the log's syncs do not queue behind all of it at once.
+  absl::Status WriteBlobBytes(uint64_t offset, absl::string_view data);
 
   const std::unique_ptr<File> file_;
+  std::atomic<uint64_t> since_writeback_{0};
   const uint32_t page_size_;
   const uint64_t first_blob_page_;
 };
