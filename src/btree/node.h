@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "util/heap_resource.h"
 
 namespace sop {
 
@@ -65,7 +66,9 @@ class Node {
   std::vector<uint64_t> children;  // internal: size() + 1 ids
   size_t bytes = 8;                // encoded size (approximate by a few bytes), kept current
 
-  Node() = default;
+  // A node on the heap (HeapResource: std::pmr's default resource would ask
+  // for aligned memory, several times slower to get and give back).
+  Node() : Node(HeapResource::Get()) {}
   // A node whose keys, values and slots live in `memory` (the node cache's
   // arena); its copies live on the heap.
   explicit Node(std::pmr::memory_resource* memory)
@@ -170,7 +173,7 @@ std::string EncodeNode(const Node& node);
 // The node keeps a copy of `bytes`, in `memory`.
 absl::StatusOr<Node> DecodeNode(
     absl::string_view bytes, absl::string_view where,
-    std::pmr::memory_resource* memory = std::pmr::get_default_resource());
+    std::pmr::memory_resource* memory = HeapResource::Get());
 
 }  // namespace sop
 
