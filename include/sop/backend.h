@@ -68,6 +68,13 @@ class WriteBatch {
   void Delete(BlobId id);
   // Sets (value) or erases (std::nullopt) the metadata record `name`.
   void SetMeta(std::string name, std::optional<std::string> value);
+  // Once Apply has made the batch durable, the commit log's records with seq
+  // <= `upto` are no longer needed, as by CommitLog::Trim: a batch that
+  // checkpoints the state those records rebuild releases them itself, before
+  // the backend folds the batch in on its own (which would otherwise copy
+  // them into its rewritten log). Not logged; ignored by Prepare.
+  void TrimLog(uint64_t upto) { trim_log_ = upto; }
+  uint64_t trim_log() const { return trim_log_; }
 
   bool empty() const { return puts_.empty() && deletes_.empty() && meta_.empty(); }
   const std::vector<struct Put>& puts() const { return puts_; }
@@ -78,6 +85,7 @@ class WriteBatch {
   std::vector<struct Put> puts_;
   std::vector<BlobId> deletes_;
   std::map<std::string, std::optional<std::string>> meta_;
+  uint64_t trim_log_ = 0;
 };
 
 // Streams the content of one large blob straight to its final place, so a

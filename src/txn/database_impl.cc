@@ -868,6 +868,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   batch.SetMeta(kRootMeta, EncodeBlobId(*root_blob));
   batch.SetMeta(kLsnMeta, absl::StrCat(lsn));
   batch.SetMeta(kReplayFromMeta, absl::StrCat(keep_from));
+  batch.TrimLog(keep_from);  // once durable, the log before keep_from is redundant
   std::string waiting;
   for (const auto& [version, blob] : still_pending) waiting += EncodeBlobId(blob);
   batch.SetMeta(kWaitingFreesMeta,
@@ -910,8 +911,7 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
   }
   checkpoint_lsn_ = lsn;
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
-  backend_->log()->Trim(keep_from);
-  // Let the backend fold the batch in and drop the log records just trimmed.
+  // Let the backend fold the batch in and drop the log records it trimmed.
   return blobs.Checkpoint();
 }
 

@@ -297,6 +297,48 @@ TEST_F(FileBackendTest, LargeWritesStartWritebackEveryFewMegabytes) {
   EXPECT_TRUE(*(*b)->blobs().Read(id) == value);
 }
 
+// A batch that trims the log (WriteBatch::TrimLog) releases the records
+// once durable: the checkpoint the backend runs on its own right after, the
+// log being past its size, drops them instead of copying them. A batch that
+// does not trim leaves them, for the caller to trim later.
+TEST_F(FileBackendTest, ABatchThatTrimsTheLogLetsTheBackendsOwnCheckpointDropTheRecords) {
+  FileBackendOptions o;
+  o.wal_checkpoint_bytes = 64 << 10;
+  auto count = [](Backend& b) {
+    int n = 0;
+    EXPECT_TRUE(b.log()
+                    ->Replay(0,
+                             [&](const LogRecord&) {
+                               ++n;
+                               return absl::OkStatus();
+                             })
+                    .ok());
+    return n;
+  };
+  for (bool trim : {false, true}) {
+    TempDir dir;
+    auto b = OpenFileBackend(dir.File("db"), o);
+    SOP_ASSERT_OK(b);
+    uint64_t last = 0;
+    for (int i = 0; i < 100; ++i) {
+      auto seq = (*b)->log()->Append(Pattern(i, 1000));
+      SOP_ASSERT_OK(seq);
+      last = *seq;
+    }
+    auto id = (*b)->blobs().Reserve(10);
+    SOP_ASSERT_OK(id);
+    WriteBatch batch;
+    batch.Put(*id, "checkpoint");
+    if (trim) batch.TrimLog(last);
+    SOP_ASSERT_OK((*b)->blobs().Apply(batch));
+    EXPECT_EQ(count(**b), trim ? 0 : 100) << (trim ? "trimmed" : "not trimmed");
+    b->reset();
+    b = OpenFileBackend(dir.File("db"), o);
+    SOP_ASSERT_OK(b);
+    EXPECT_EQ(count(**b), trim ? 0 : 100) << (trim ? "trimmed" : "not trimmed") << ", reopened";
+  }
+}
+
 TEST_F(FileBackendTest, TornWalTailIsCutOffAndEarlierBatchesSurvive) {
   FaultInjectionEnv fenv(env_);
   env_ = &fenv;

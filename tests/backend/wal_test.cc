@@ -299,6 +299,48 @@ TEST_F(WalTest, RewriteKeepsSelectedRecordsAndSeqsContinue) {
   EXPECT_FALSE(env_->FileExists(path_ + ".tmp"));
 }
 
+// Passes over the synced log (ForEach, Rewrite) read it a window at a time:
+// records cut by a window's end, and one larger than a window, come back
+// whole; a damaged record in the middle is DataLoss, not a shorter log.
+TEST_F(WalTest, PassesOverALogLargerThanTheirWindowSeeEveryRecordWhole) {
+  std::vector<std::string> payloads;
+  {
+    auto wal = Wal::Create(env_.get(), path_, 0);
+    SOP_ASSERT_OK(wal);
+    for (int i = 0; i < 40; ++i) {
+      payloads.push_back(testing::Pattern(i, i == 17 ? (5 << 20) / 2 : 100003 + i));
+      SOP_ASSERT_OK((*wal)->Append(WalRecordType::kLog, payloads.back()));
+    }
+  }
+  std::vector<WalRecord> records;
+  auto wal = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(wal);
+  size_t seen = 0;
+  SOP_ASSERT_OK((*wal)->ForEach([&](const WalRecordView& r) {
+    EXPECT_EQ(r.seq, seen + 1);
+    EXPECT_TRUE(r.payload == payloads[seen]) << "record " << r.seq;
+    ++seen;
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(seen, payloads.size());
+  SOP_ASSERT_OK((*wal)->Rewrite(0, [](const WalRecordView& r) { return r.seq % 2 == 0; }));
+  wal->reset();
+  wal = Wal::Open(env_.get(), path_, &records);
+  SOP_ASSERT_OK(wal);
+  ASSERT_EQ(records.size(), payloads.size() / 2);
+  for (const WalRecord& r : records) {
+    EXPECT_TRUE(r.payload == payloads[r.seq - 1]) << "record " << r.seq;
+  }
+
+  // A byte of the 2.5 MiB record flipped under the open log, records after it.
+  std::string raw = Raw();
+  raw[raw.size() / 2] ^= 0x01;
+  WriteRaw(raw);
+  EXPECT_TRUE(
+      absl::IsDataLoss((*wal)->ForEach([](const WalRecordView&) { return absl::OkStatus(); })));
+  EXPECT_TRUE(absl::IsDataLoss((*wal)->Rewrite(0, [](const WalRecordView&) { return true; })));
+}
+
 // A rewrite copies the synced records without holding appends off: an
 // append made while it copies completes at once, and the rewritten log
 // carries it (copied in the rewrite's second pass).

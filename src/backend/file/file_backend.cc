@@ -286,6 +286,7 @@ class FileBackend final : public Backend, public BlobStore, public CommitLog {
     {
       MutexLock lock(&mu_);
       ApplyEffects(LoggedFrom(batch));
+      trim_ = std::max(trim_, batch.trim_log());
     }
     MaybeCheckpoint();
     return absl::OkStatus();

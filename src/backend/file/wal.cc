@@ -76,8 +76,9 @@ struct Candidate {
 // Decodes the record at `off` if it is wholly valid, newer than `prev_seq`
 // and no further than kMaxSeqJump past `near` (the log's base or the record
 // before: kept records of a rewritten log may be older than its base).
+// `content` starts at file offset `at`; offsets in *c are content's.
 bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t prev_seq,
-               uint64_t near, Candidate* c) {
+               uint64_t near, Candidate* c, uint64_t at = 0) {
   if (off > content.size() || content.size() - off < kRecordHeader) return false;
   const char* h = content.data() + off;
   uint32_t len = DecodeFixed32(h);
@@ -85,7 +86,7 @@ bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t 
   if (type < 1 || type > 5 || h[5] != 0 || h[6] != 0 || h[7] != 0) return false;
   uint64_t seq = DecodeFixed64(h + 8);
   uint64_t group_offset = DecodeFixed64(h + 16);
-  if (seq <= prev_seq || seq > near + kMaxSeqJump || group_offset > off) return false;
+  if (seq <= prev_seq || seq > near + kMaxSeqJump || group_offset > at + off) return false;
   if (content.size() - off - kRecordHeader < Padded(len)) return false;
   absl::string_view payload = content.substr(off + kRecordHeader, len);
   absl::string_view padding = content.substr(off + kRecordHeader + len, Padded(len) - len);
@@ -99,13 +100,55 @@ bool TryRecord(absl::string_view content, uint64_t off, uint64_t salt, uint64_t 
 // Appends the valid records from *off on to *records, leaving *off at the
 // first offset that holds none and *prev_seq at the last record's seq.
 void ReadRecords(absl::string_view content, uint64_t salt, uint64_t base_seq, uint64_t* off,
-                 uint64_t* prev_seq, std::vector<WalRecordView>* records) {
+                 uint64_t* prev_seq, std::vector<WalRecordView>* records, uint64_t at = 0) {
   Candidate c;
-  while (TryRecord(content, *off, salt, *prev_seq, std::max(*prev_seq, base_seq), &c)) {
+  while (TryRecord(content, *off, salt, *prev_seq, std::max(*prev_seq, base_seq), &c, at)) {
     records->push_back({c.type, c.seq, c.payload});
     *prev_seq = c.seq;
     *off = c.next;
   }
+}
+
+// The bytes a pass over synced records reads at a time: a log of tens of
+// megabytes is never held whole.
+constexpr uint64_t kScanWindow = uint64_t{1} << 20;
+
+// Calls `fn` for every record in [from, to) of `file`, which earlier syncs
+// made durable, reading a window at a time (a record larger than the window
+// gets one of its own size). Records must continue *prev_seq and fill the
+// range exactly: anything else is DataLoss naming the offset. Stops at the
+// first error `fn` returns, and returns it.
+absl::Status ScanSynced(File& file, const std::string& path, uint64_t from, uint64_t to,
+                        uint64_t salt, uint64_t base_seq, uint64_t* prev_seq,
+                        const std::function<absl::Status(const WalRecordView&)>& fn) {
+  std::string window;
+  std::vector<WalRecordView> records;
+  uint64_t want = kScanWindow;
+  for (uint64_t pos = from; pos < to;) {
+    window.resize(std::min(want, to - pos));
+    if (auto st = ReadExactly(file, pos, absl::MakeSpan(window)); !st.ok()) return st;
+    uint64_t off = 0;
+    records.clear();
+    ReadRecords(window, salt, base_seq, &off, prev_seq, &records, pos);
+    for (const WalRecordView& r : records) {
+      if (auto st = fn(r); !st.ok()) return st;
+    }
+    if (off == 0) {
+      // Nothing whole here: a record longer than the window, or damage.
+      uint64_t need =
+          window.size() < kRecordHeader ? 0 : kRecordHeader + Padded(DecodeFixed32(window.data()));
+      if (need <= window.size() || need > to - pos) {
+        return absl::DataLossError(
+            absl::StrCat(path, ": offset ", pos,
+                         ": a synced WAL record does not read back (the log ends at ", to, ")"));
+      }
+      want = need;
+      continue;
+    }
+    pos += off;
+    want = kScanWindow;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -421,60 +464,49 @@ absl::Status Wal::Rewrite(uint64_t base_seq,
     file = file_.get();
     copied_end = end_;
   }
-  std::string content(copied_end, '\0');
-  if (auto st = ReadExactly(*file, 0, absl::MakeSpan(content)); !st.ok()) return st;
+  std::string header(std::min(copied_end, kHeaderSize), '\0');
+  if (auto st = ReadExactly(*file, 0, absl::MakeSpan(header)); !st.ok()) return st;
   uint64_t old_base = 0, old_salt = 0, old_end = 0;
-  std::vector<WalRecordView> records;
-  if (auto st = Parse(path_, content, &old_base, &old_salt, &old_end, &records); !st.ok()) {
-    return st;
-  }
-  if (old_end != copied_end) {
-    return absl::DataLossError(absl::StrCat(
-        path_, ": offset ", old_end, ": a synced WAL record does not read back (the log ends at ",
-        copied_end, ")"));
-  }
-  const uint64_t copied_seq = records.empty() ? 0 : records.back().seq;
+  std::vector<WalRecordView> none;
+  if (auto st = Parse(path_, header, &old_base, &old_salt, &old_end, &none); !st.ok()) return st;
   const std::string tmp = path_ + ".tmp";
   auto fresh = Create(env_, tmp, base_seq);
   if (!fresh.ok()) return fresh.status();
   Wal& w = **fresh;
   MutexLock fresh_lock(&w.mu_);
+  // Kept records go to the new file a few MiB at a time, each pass one
+  // group (synced once, at its end): memory stays bounded however much of
+  // the log is kept.
   std::string buf;
-  for (const WalRecordView& r : records) {
-    if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, kHeaderSize, r.payload);
-  }
-  if (!buf.empty()) {
-    if (auto st = w.file_->WriteAt(kHeaderSize, buf); !st.ok()) return st;
-    if (auto st = w.file_->Sync(); !st.ok()) return st;
-  }
-  uint64_t fresh_end = kHeaderSize + buf.size();
+  uint64_t fresh_end = kHeaderSize;
+  auto copy_pass = [&](File& from, uint64_t begin, uint64_t end, uint64_t* prev_seq) {
+    const uint64_t group = fresh_end;
+    uint64_t written = fresh_end;
+    auto flush = [&]() -> absl::Status {
+      if (auto st = w.file_->WriteAt(written, buf); !st.ok()) return st;
+      written += buf.size();
+      buf.clear();
+      return absl::OkStatus();
+    };
+    absl::Status st = ScanSynced(from, path_, begin, end, old_salt, old_base, prev_seq,
+                                 [&](const WalRecordView& r) -> absl::Status {
+                                   if (!keep(r)) return absl::OkStatus();
+                                   AppendRecord(&buf, w.salt_, r.type, r.seq, group, r.payload);
+                                   return buf.size() >= kScanWindow ? flush() : absl::OkStatus();
+                                 });
+    if (st.ok() && !buf.empty()) st = flush();
+    if (st.ok() && written > group) st = w.file_->Sync();
+    fresh_end = written;
+    return st;
+  };
+  uint64_t prev_seq = 0;
+  if (auto st = copy_pass(*file, kHeaderSize, copied_end, &prev_seq); !st.ok()) return st;
 
   MutexLock lock(&mu_);
   while (leader_active_) idle_.Wait(&mu_);
   if (!health_.ok()) return Unshared(health_);
   if (end_ > copied_end) {
-    content.resize(end_);
-    if (auto st = ReadExactly(*file_, copied_end,
-                              absl::MakeSpan(content.data() + copied_end, end_ - copied_end));
-        !st.ok()) {
-      return st;
-    }
-    uint64_t off = copied_end, prev_seq = copied_seq;
-    records.clear();
-    ReadRecords(content, old_salt, old_base, &off, &prev_seq, &records);
-    if (off != end_) {
-      return absl::DataLossError(
-          absl::StrCat(path_, ": offset ", off, ": a synced WAL record does not read back"));
-    }
-    buf.clear();
-    for (const WalRecordView& r : records) {
-      if (keep(r)) AppendRecord(&buf, w.salt_, r.type, r.seq, fresh_end, r.payload);
-    }
-    if (!buf.empty()) {
-      if (auto st = w.file_->WriteAt(fresh_end, buf); !st.ok()) return st;
-      if (auto st = w.file_->Sync(); !st.ok()) return st;
-      fresh_end += buf.size();
-    }
+    if (auto st = copy_pass(*file_, copied_end, end_, &prev_seq); !st.ok()) return st;
   }
   if (auto st = env_->RenameFile(tmp, path_); !st.ok()) return st;
   if (auto st = env_->SyncDir(DirName(path_)); !st.ok()) {
@@ -494,19 +526,23 @@ absl::Status Wal::Rewrite(uint64_t base_seq,
 }
 
 absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecordView&)>& fn) {
-  std::string content;
+  // Records up to end_ are synced and never written again; holding off
+  // rewrites keeps the file they are in.
+  MutexLock rewriting(&rewrite_mu_);
+  File* file;
+  uint64_t end;
   {
     MutexLock lock(&mu_);
-    content.resize(end_);
-    if (auto st = ReadExactly(*file_, 0, absl::MakeSpan(content)); !st.ok()) return st;
+    file = file_.get();
+    end = end_;
   }
-  uint64_t base = 0, salt = 0, end = 0;
-  std::vector<WalRecordView> records;
-  if (auto st = Parse(path_, content, &base, &salt, &end, &records); !st.ok()) return st;
-  for (const WalRecordView& r : records) {
-    if (auto st = fn(r); !st.ok()) return st;
-  }
-  return absl::OkStatus();
+  std::string header(std::min(end, kHeaderSize), '\0');
+  if (auto st = ReadExactly(*file, 0, absl::MakeSpan(header)); !st.ok()) return st;
+  uint64_t base = 0, salt = 0, header_end = 0;
+  std::vector<WalRecordView> none;
+  if (auto st = Parse(path_, header, &base, &salt, &header_end, &none); !st.ok()) return st;
+  uint64_t prev_seq = 0;
+  return ScanSynced(*file, path_, kHeaderSize, end, salt, base, &prev_seq, fn);
 }
 
 uint64_t Wal::base_seq() const {

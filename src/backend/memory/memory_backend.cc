@@ -138,6 +138,7 @@ class MemoryBackend final : public Backend, public BlobStore, public CommitLog {
     MutexLock lock(&mu_);
     if (auto st = Check(batch); !st.ok()) return st;
     ApplyLocked(batch);
+    trimmed_ = std::max(trimmed_, batch.trim_log());
     return absl::OkStatus();
   }
 
