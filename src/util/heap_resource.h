@@ -33,10 +33,11 @@ class HeapResource final : public std::pmr::memory_resource {
     return ::operator new(bytes, std::align_val_t(alignment));
   }
   void do_deallocate(void* p, size_t bytes, size_t alignment) override {
+    (void)bytes;  // unsized: clang enables sized deallocation only on request
     if (alignment <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-      ::operator delete(p, bytes);
+      ::operator delete(p);
     } else {
-      ::operator delete(p, bytes, std::align_val_t(alignment));
+      ::operator delete(p, std::align_val_t(alignment));
     }
   }
   bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
