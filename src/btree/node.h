@@ -171,9 +171,8 @@ using NodePtr = std::shared_ptr<const Node>;
 std::string EncodeNode(const Node& node);
 // Never trusts the bytes: any impossible structure gives DataLoss with `where`.
 // The node keeps a copy of `bytes`, in `memory`.
-absl::StatusOr<Node> DecodeNode(
-    absl::string_view bytes, absl::string_view where,
-    std::pmr::memory_resource* memory = HeapResource::Get());
+absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,
+                                std::pmr::memory_resource* memory = HeapResource::Get());
 
 }  // namespace sop
 
