@@ -464,11 +464,8 @@ absl::Status Wal::Rewrite(uint64_t base_seq,
     file = file_.get();
     copied_end = end_;
   }
-  std::string header(std::min(copied_end, kHeaderSize), '\0');
-  if (auto st = ReadExactly(*file, 0, absl::MakeSpan(header)); !st.ok()) return st;
-  uint64_t old_base = 0, old_salt = 0, old_end = 0;
-  std::vector<WalRecordView> none;
-  if (auto st = Parse(path_, header, &old_base, &old_salt, &old_end, &none); !st.ok()) return st;
+  uint64_t old_base = 0, old_salt = 0;
+  if (auto st = ReadHeader(*file, copied_end, &old_base, &old_salt); !st.ok()) return st;
   const std::string tmp = path_ + ".tmp";
   auto fresh = Create(env_, tmp, base_seq);
   if (!fresh.ok()) return fresh.status();
@@ -525,6 +522,14 @@ absl::Status Wal::Rewrite(uint64_t base_seq,
   return absl::OkStatus();
 }
 
+absl::Status Wal::ReadHeader(File& file, uint64_t end, uint64_t* base_seq, uint64_t* salt) const {
+  std::string header(std::min(end, kHeaderSize), '\0');
+  if (auto st = ReadExactly(file, 0, absl::MakeSpan(header)); !st.ok()) return st;
+  uint64_t header_end = 0;
+  std::vector<WalRecordView> none;
+  return Parse(path_, header, base_seq, salt, &header_end, &none);
+}
+
 absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecordView&)>& fn) {
   // Records up to end_ are synced and never written again; holding off
   // rewrites keeps the file they are in.
@@ -536,11 +541,8 @@ absl::Status Wal::ForEach(const std::function<absl::Status(const WalRecordView&)
     file = file_.get();
     end = end_;
   }
-  std::string header(std::min(end, kHeaderSize), '\0');
-  if (auto st = ReadExactly(*file, 0, absl::MakeSpan(header)); !st.ok()) return st;
-  uint64_t base = 0, salt = 0, header_end = 0;
-  std::vector<WalRecordView> none;
-  if (auto st = Parse(path_, header, &base, &salt, &header_end, &none); !st.ok()) return st;
+  uint64_t base = 0, salt = 0;
+  if (auto st = ReadHeader(*file, end, &base, &salt); !st.ok()) return st;
   uint64_t prev_seq = 0;
   return ScanSynced(*file, path_, kHeaderSize, end, salt, base, &prev_seq, fn);
 }

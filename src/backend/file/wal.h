@@ -117,6 +117,8 @@ class Wal {
   static absl::Status Parse(const std::string& path, absl::string_view content, uint64_t* base_seq,
                             uint64_t* salt, uint64_t* end, std::vector<WalRecordView>* records);
   static absl::StatusOr<std::string> ReadAll(File& file);
+  // Checks the header of `file`, a log `end` bytes long, for a pass over it.
+  absl::Status ReadHeader(File& file, uint64_t end, uint64_t* base_seq, uint64_t* salt) const;
   void Lead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Env* const env_;
