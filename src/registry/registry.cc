@@ -45,18 +45,22 @@ void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<Cached
   }
 }
 
-void Registry::DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_t oldest) {
+void Registry::DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_t oldest,
+                          std::vector<BlobId>* dropped) {
   // Keep the newest version <= oldest (what the oldest reader sees) and all after it.
   size_t keep_from = 0;
   for (size_t i = 0; i < versions->size(); ++i) {
     if ((*versions)[i].version <= oldest) keep_from = i;
+  }
+  for (size_t i = 0; i < keep_from; ++i) {
+    if ((*versions)[i].blob.page != 0) dropped->push_back((*versions)[i].blob);
   }
   versions->erase(versions->begin(), versions->begin() + keep_from);
 }
 
 uint64_t Registry::Publish(
     uint64_t version, const std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>>& nodes,
-    const std::vector<uint64_t>& deleted, uint64_t oldest) {
+    const std::vector<uint64_t>& deleted, uint64_t oldest, std::vector<BlobId>* dropped) {
   uint64_t grown = 0;
   for (const auto& [id, node] : nodes) {
     Shard& s = ShardOf(id);
@@ -70,14 +74,14 @@ uint64_t Registry::Publish(
     // The versions no snapshot sees go now, not at the next checkpoint: a
     // node every commit changes (the root) would otherwise hold a copy per
     // commit until then.
-    DropHidden(&versions, oldest);
+    DropHidden(&versions, oldest, dropped);
     versions.push_back(NodeVersion{.version = version, .node = node});
   }
   for (uint64_t id : deleted) {
     Shard& s = ShardOf(id);
     std::unique_lock lock(s.mu);
     auto& versions = s.map[id];
-    DropHidden(&versions, oldest);
+    DropHidden(&versions, oldest, dropped);
     versions.push_back(NodeVersion{.version = version, .deleted = true});
     s.dirty.insert(id);
   }
@@ -138,13 +142,13 @@ void Registry::MarkDirty(uint64_t id) {
   s.dirty.insert(id);
 }
 
-bool Registry::Prune(uint64_t id, uint64_t oldest) {
+bool Registry::Prune(uint64_t id, uint64_t oldest, std::vector<BlobId>* dropped) {
   Shard& s = ShardOf(id);
   std::unique_lock lock(s.mu);
   auto it = s.map.find(id);
   if (it == s.map.end()) return true;
   auto& versions = it->second;
-  DropHidden(&versions, oldest);
+  DropHidden(&versions, oldest, dropped);
   if (versions.size() == 1 && versions[0].deleted && versions[0].version <= oldest) {
     s.map.erase(it);
     return true;

@@ -96,9 +96,13 @@ class Registry {
   // adds, so that commits editing the same leaves again do not bring a
   // checkpoint on sooner than the memory they hold calls for. Versions a
   // long reader pins are not counted.
+  //
+  // The blobs of written versions it drops are added to *dropped: what the
+  // node cache holds of them no reader can reach any more.
   uint64_t Publish(uint64_t version,
                    const std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>>& nodes,
-                   const std::vector<uint64_t>& deleted, uint64_t oldest);
+                   const std::vector<uint64_t>& deleted, uint64_t oldest,
+                   std::vector<BlobId>* dropped);
 
   // Takes back what Publish(version, ...) installed for `ids` (a commit
   // that never reached the log).
@@ -121,8 +125,9 @@ class Registry {
 
   // Drops the versions of `id` that no snapshot >= `oldest` can see, and the
   // whole entry if its newest version is a deletion nobody can see past.
-  // Returns true when nothing older is left to prune later.
-  bool Prune(uint64_t id, uint64_t oldest);
+  // Returns true when nothing older is left to prune later. The blobs of
+  // written versions it drops are added to *dropped, as by Publish.
+  bool Prune(uint64_t id, uint64_t oldest, std::vector<BlobId>* dropped);
 
   size_t size() const;
   // Versions held over all ids (walks the map).
@@ -143,7 +148,8 @@ class Registry {
     absl::flat_hash_set<uint64_t> dirty;
   };
   static constexpr size_t kShards = 16;
-  static void DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_t oldest);
+  static void DropHidden(absl::InlinedVector<NodeVersion, 2>* versions, uint64_t oldest,
+                         std::vector<BlobId>* dropped);
   Shard& ShardOf(uint64_t id) const { return shards_[id % kShards]; }
 
   mutable std::array<Shard, kShards> shards_;

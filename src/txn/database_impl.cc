@@ -384,13 +384,19 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
   p.deciding = std::string(deciding);
   uint64_t oldest = OldestSnapshot();
   // Invisible until committed_ reaches it.
-  u.changed_bytes = registry_.Publish(p.version, nodes, freed, oldest);
+  u.changed_bytes = registry_.Publish(p.version, nodes, freed, oldest, &p.uncached);
   installed_ = p.version;
   CommitKeys entry{p.version, std::move(keys), {}};
   for (const auto& [id, node] : nodes) entry.nodes.push_back(id);
   entry.nodes.insert(entry.nodes.end(), freed.begin(), freed.end());
   history_.push_back(std::move(entry));
-  while (!history_.empty() && history_.front().version <= oldest) history_.pop_front();
+  while (!history_.empty() && history_.front().version <= oldest) {
+    // Every snapshot is at or past this commit: the versions it superseded
+    // are hidden now. Dropped here, not at the next checkpoint, so that a
+    // leaf each commit changes does not hold two copies until then.
+    for (uint64_t id : history_.front().nodes) registry_.Prune(id, oldest, &p.uncached);
+    history_.pop_front();
+  }
   if (!p.deciding.empty()) prepared_[p.deciding].deciding = true;
   u.version = p.version;
   MutexLock snap(&snap_mu_);
@@ -400,6 +406,9 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
 }
 
 absl::Status DatabaseImpl::AwaitAndPublish(const Pending& p) {
+  // While the log syncs. The node cache would keep them until the
+  // checkpoint that frees their blobs.
+  for (const BlobId& blob : p.uncached) cache_.Erase(blob.page);
   auto lsn = backend_->log()->Await(p.ticket);
   bool checkpoint, overdue;
   if (!lsn.ok()) {
@@ -902,13 +911,15 @@ absl::Status DatabaseImpl::CheckpointLocked(uint64_t move_budget, uint64_t* move
     registry_.MarkWritten(w.id, w.version, w.blob, cache_.Insert(w.blob.page, w.node));
   }
   for (const auto& [id, v] : dirty) unpruned_.insert(id);
+  std::vector<BlobId> uncached;
   for (auto it = unpruned_.begin(); it != unpruned_.end();) {
-    if (registry_.Prune(*it, oldest)) {
+    if (registry_.Prune(*it, oldest, &uncached)) {
       unpruned_.erase(it++);
     } else {
       ++it;
     }
   }
+  for (const BlobId& blob : uncached) cache_.Erase(blob.page);
   checkpoint_lsn_ = lsn;
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
   // Let the backend fold the batch in and drop the log records it trimmed.
@@ -920,7 +931,8 @@ absl::Status DatabaseImpl::Recover() {
   auto root_meta = blobs.GetMeta(kRootMeta);
   if (absl::IsNotFound(root_meta.status())) {
     // A new database: the catalog is an empty leaf.
-    registry_.Publish(0, {{kCatalogRoot, std::make_shared<CachedNode>(Node())}}, {}, 0);
+    std::vector<BlobId> none;
+    registry_.Publish(0, {{kCatalogRoot, std::make_shared<CachedNode>(Node())}}, {}, 0, &none);
     next_id_ = kCatalogRoot + 1;
     opened_ = true;
     return CheckpointLocked();
@@ -1097,7 +1109,13 @@ absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, 
     }
   }
   uint64_t version = snapshot + 1;
-  dirty_bytes_ += registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes(), snapshot);
+  std::vector<BlobId> uncached;
+  dirty_bytes_ +=
+      registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes(), snapshot, &uncached);
+  // Nothing reads while the log replays: the versions this one hides go now.
+  for (const auto& [id, node] : txn.ChangedNodes()) registry_.Prune(id, version, &uncached);
+  for (uint64_t id : txn.FreedNodes()) registry_.Prune(id, version, &uncached);
+  for (const BlobId& blob : uncached) cache_.Erase(blob.page);
   installed_ = version;
   for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
   log_bytes_ += ops_bytes.size();

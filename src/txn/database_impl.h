@@ -127,6 +127,9 @@ class DatabaseImpl final : public Database {
   struct Pending {
     uint64_t version = 0, ticket = 0;
     std::string deciding;
+    // Written node versions no snapshot sees any more: their cache entries
+    // go once the commit lock is released.
+    std::vector<BlobId> uncached;
   };
   // What publishing a logged commit changes.
   struct Unpublished {

@@ -25,10 +25,11 @@ std::string VersionOf(const NodePtr& node) { return std::string(node->value(0));
 
 TEST(RegistryTest, AReaderSeesTheNewestVersionAtItsSnapshot) {
   Registry r;
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
   r.Load(7, BlobId{100, 40});
-  r.Publish(3, {{7, Leaf(3)}}, {}, 0);
-  r.Publish(5, {{7, Leaf(5)}}, {}, 0);
-  r.Publish(6, {}, {7}, 0);
+  r.Publish(3, {{7, Leaf(3)}}, {}, 0, &dropped);
+  r.Publish(5, {{7, Leaf(5)}}, {}, 0, &dropped);
+  r.Publish(6, {}, {7}, 0, &dropped);
 
   BlobId blob;
   auto at0 = r.Resolve(7, 2, &blob);  // before any publish: the loaded blob
@@ -53,6 +54,7 @@ TEST(RegistryTest, AReaderSeesTheNewestVersionAtItsSnapshot) {
 // memory only by what it added.
 TEST(RegistryTest, PublishCountsADirtyNodeOnceUntilTakeDirty) {
   Registry r;
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
   auto small = Leaf(1);
   Node bigger = small->node.EditableCopy();
   bigger.InsertEntry(1, "l", 0, std::string(1000, 'v'), ValueKind::kInline);
@@ -60,17 +62,18 @@ TEST(RegistryTest, PublishCountsADirtyNodeOnceUntilTakeDirty) {
   const uint64_t small_bytes = small->node.MemoryBytes(), big_bytes = big->node.MemoryBytes();
   ASSERT_GT(big_bytes, small_bytes);
 
-  EXPECT_EQ(r.Publish(1, {{4, small}}, {}, 0), small_bytes);
-  EXPECT_EQ(r.Publish(2, {{4, big}}, {}, 0), big_bytes - small_bytes);
-  EXPECT_EQ(r.Publish(3, {{4, small}}, {}, 0), 0u);           // shrank: nothing added
-  EXPECT_EQ(r.Publish(4, {{5, small}}, {}, 0), small_bytes);  // another node
+  EXPECT_EQ(r.Publish(1, {{4, small}}, {}, 0, &dropped), small_bytes);
+  EXPECT_EQ(r.Publish(2, {{4, big}}, {}, 0, &dropped), big_bytes - small_bytes);
+  EXPECT_EQ(r.Publish(3, {{4, small}}, {}, 0, &dropped), 0u);           // shrank: nothing added
+  EXPECT_EQ(r.Publish(4, {{5, small}}, {}, 0, &dropped), small_bytes);  // another node
   EXPECT_EQ(r.TakeDirty().size(), 2u);
-  EXPECT_EQ(r.Publish(5, {{4, big}}, {}, 0), big_bytes);  // dirty again after it
+  EXPECT_EQ(r.Publish(5, {{4, big}}, {}, 0, &dropped), big_bytes);  // dirty again after it
 }
 
 TEST(RegistryTest, PublishDropsTheVersionsNoSnapshotSees) {
   Registry r;
-  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, /*oldest=*/2);
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
+  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, /*oldest=*/2, &dropped);
   EXPECT_EQ(r.versions(), 4u);  // 2, what a reader at 2 sees, and the ones after it
   BlobId blob;
   for (uint64_t snapshot : {2, 5}) {
@@ -78,15 +81,16 @@ TEST(RegistryTest, PublishDropsTheVersionsNoSnapshotSees) {
     SOP_ASSERT_OK(v);
     EXPECT_EQ(VersionOf(*v), std::to_string(snapshot));
   }
-  r.Publish(6, {}, {9}, /*oldest=*/5);
+  r.Publish(6, {}, {9}, /*oldest=*/5, &dropped);
   EXPECT_EQ(r.versions(), 2u);
   EXPECT_TRUE(absl::IsNotFound(r.Resolve(9, 6, &blob).status()));
 }
 
 TEST(RegistryTest, UnpublishTakesBackOneCommitOnly) {
   Registry r;
-  r.Publish(1, {{1, Leaf(1)}, {2, Leaf(1)}}, {}, 0);
-  r.Publish(2, {{1, Leaf(2)}, {3, Leaf(2)}}, {}, 0);
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
+  r.Publish(1, {{1, Leaf(1)}, {2, Leaf(1)}}, {}, 0, &dropped);
+  r.Publish(2, {{1, Leaf(2)}, {3, Leaf(2)}}, {}, 0, &dropped);
   r.Unpublish(2, {1, 3});
   BlobId blob;
   auto v = r.Resolve(1, 9, &blob);
@@ -98,9 +102,10 @@ TEST(RegistryTest, UnpublishTakesBackOneCommitOnly) {
 
 TEST(RegistryTest, TakeDirtyReturnsEveryChangedIdOnceWithItsNewestVersion) {
   Registry r;
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
   // Ids in every part of the registry, some changed twice.
-  for (uint64_t id = 1; id <= 100; ++id) r.Publish(1, {{id, Leaf(1)}}, {}, 0);
-  for (uint64_t id = 1; id <= 100; id += 3) r.Publish(2, {{id, Leaf(2)}}, {}, 0);
+  for (uint64_t id = 1; id <= 100; ++id) r.Publish(1, {{id, Leaf(1)}}, {}, 0, &dropped);
+  for (uint64_t id = 1; id <= 100; id += 3) r.Publish(2, {{id, Leaf(2)}}, {}, 0, &dropped);
   r.Unpublish(1, {50});
   auto dirty = r.TakeDirty();
   std::sort(dirty.begin(), dirty.end(),
@@ -117,24 +122,46 @@ TEST(RegistryTest, TakeDirtyReturnsEveryChangedIdOnceWithItsNewestVersion) {
 
 TEST(RegistryTest, PruneKeepsWhatTheOldestReaderSees) {
   Registry r;
-  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, 0);
-  EXPECT_FALSE(r.Prune(9, 3));  // keeps 3 (the oldest reader's) and 4, 5
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
+  for (uint64_t v = 1; v <= 5; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, 0, &dropped);
+  EXPECT_FALSE(r.Prune(9, 3, &dropped));  // keeps 3 (the oldest reader's) and 4, 5
   EXPECT_EQ(r.versions(), 3u);
   BlobId blob;
   auto v = r.Resolve(9, 3, &blob);
   SOP_ASSERT_OK(v);
   EXPECT_EQ(VersionOf(*v), "3");
-  EXPECT_TRUE(r.Prune(9, 5));
+  EXPECT_TRUE(r.Prune(9, 5, &dropped));
   EXPECT_EQ(r.versions(), 1u);
-  r.Publish(6, {}, {9}, 0);
-  EXPECT_FALSE(r.Prune(9, 5));  // a reader at 5 still sees it
-  EXPECT_TRUE(r.Prune(9, 6));   // deleted and nobody sees past: gone
+  r.Publish(6, {}, {9}, 0, &dropped);
+  EXPECT_FALSE(r.Prune(9, 5, &dropped));  // a reader at 5 still sees it
+  EXPECT_TRUE(r.Prune(9, 6, &dropped));   // deleted and nobody sees past: gone
   EXPECT_EQ(r.size(), 0u);
+}
+
+// The node cache learns which of its entries no reader can reach: the blobs
+// of the written versions a publish or a prune drops (unwritten ones have
+// nothing cached).
+TEST(RegistryTest, DroppingAWrittenVersionReportsItsBlob) {
+  Registry r;
+  std::vector<BlobId> dropped;
+  r.Load(4, BlobId{100, 30});
+  r.Publish(1, {{4, Leaf(1)}}, {}, 0, &dropped);
+  EXPECT_TRUE(dropped.empty());  // a reader at 0 sees the loaded one
+  r.Publish(2, {{4, Leaf(2)}}, {}, 1, &dropped);
+  EXPECT_EQ(dropped, (std::vector<BlobId>{BlobId{100, 30}}));
+  dropped.clear();
+  EXPECT_TRUE(r.Prune(4, 2, &dropped));
+  EXPECT_TRUE(dropped.empty());  // version 1 was never written
+  r.MarkWritten(4, 2, BlobId{200, 30}, nullptr);
+  r.Publish(3, {{4, Leaf(3)}}, {}, 2, &dropped);
+  EXPECT_TRUE(r.Prune(4, 3, &dropped));
+  EXPECT_EQ(dropped, (std::vector<BlobId>{BlobId{200, 30}}));
 }
 
 TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
   Registry r;
-  r.Publish(1, {{4, Leaf(1)}}, {}, 0);
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
+  r.Publish(1, {{4, Leaf(1)}}, {}, 0, &dropped);
   auto cached = Leaf(1);
   r.MarkWritten(4, 1, BlobId{200, 30}, cached);
   BlobId blob;
@@ -157,9 +184,10 @@ TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
 // under TSan too (label concurrency).
 TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
   Registry r;
+  std::vector<BlobId> dropped;  // blobs of written versions dropped
   constexpr uint64_t kIds = 64;
   constexpr int kReaders = 3;
-  for (uint64_t id = 1; id <= kIds; ++id) r.Publish(1, {{id, Leaf(1)}}, {}, 0);
+  for (uint64_t id = 1; id <= kIds; ++id) r.Publish(1, {{id, Leaf(1)}}, {}, 0, &dropped);
   Mutex mu;  // what the database's snapshot list does: pins versions
   uint64_t published = 1;
   std::vector<uint64_t> pinned(kReaders, 0);  // 0: no snapshot held
@@ -209,7 +237,7 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
     // Publishing drops what no reader sees while the readers resolve.
     const uint64_t before = oldest_pinned(version - 1);
     for (uint64_t id = 1; id <= kIds; ++id) {
-      r.Publish(version, {{id, Leaf(version)}}, {}, before);
+      r.Publish(version, {{id, Leaf(version)}}, {}, before, &dropped);
     }
     {
       MutexLock lock(&mu);
@@ -223,7 +251,7 @@ TEST(RegistryTest, ReadersResolveWhileCommitsAndCheckpointsChangeIt) {
         r.MarkWritten(id, v.version, BlobId{id, 1}, cache.back());
       }
     }
-    for (uint64_t id = 1; id <= kIds; ++id) r.Prune(id, oldest);
+    for (uint64_t id = 1; id <= kIds; ++id) r.Prune(id, oldest, &dropped);
   }
   stop = true;
   for (auto& t : readers) t.join();

@@ -209,6 +209,78 @@ TEST(DatabaseCheckpointTest, TheDirtyThresholdCountsEachChangedNodeOnce) {
   EXPECT_LE(spread.dirty_bytes, 2 * o.checkpoint_dirty_bytes);
 }
 
+// A version every snapshot is past goes at the next commit, with what the
+// node cache holds of it: a leaf commits changed once each must not keep its
+// clean copy (cached) and its first changed copy until the next checkpoint.
+// A snapshot older than the changes keeps them all, and reads them.
+TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
+  auto mem = NewMemEnv();
+  SOP_ASSERT_OK(mem->CreateDir("/d"));
+  Options o;
+  o.env = mem.get();
+  o.checkpoint_dirty_bytes = 1ull << 30;
+  o.checkpoint_log_bytes = 1ull << 30;
+  auto db = Database::Open("/d/db", o);
+  SOP_ASSERT_OK(db);
+  auto put = [&](const std::string& key, const std::string& value) {
+    SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
+      auto s = t.OpenStore("s");
+      if (!s.ok()) return s.status();
+      return (*s)->Put(key, value);
+    }));
+  };
+  auto key = [](int i) { return absl::StrFormat("k%06d", i); };
+  SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    for (int i = 0; i < 4000; ++i) {
+      if (auto st = (*s)->Put(key(i), std::string(100, 'a')); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }));
+  SOP_ASSERT_OK((*db)->Checkpoint());  // every node written, and cached
+  const DatabaseStats clean = (*db)->Stats();
+  ASSERT_EQ(clean.node_versions, clean.registry_nodes);
+  ASSERT_GT(clean.registry_nodes, 60u);  // ~100 leaves: 4000 entries of ~120 bytes
+
+  auto old = (*db)->Begin(TxnMode::kReadOnly);
+  SOP_ASSERT_OK(old);
+  constexpr int kChanged = 40;  // keys 100 apart: one per leaf
+  for (int i = 0; i < kChanged; ++i) put(key(i * 100), std::string(100, 'b'));
+  put(key(0), std::string(100, 'c'));  // another commit: the old snapshot still pins
+  const DatabaseStats pinned = (*db)->Stats();
+  EXPECT_GE(pinned.node_versions, clean.registry_nodes + kChanged);
+  {
+    auto s = (*old)->OpenStore("s");
+    SOP_ASSERT_OK(s);
+    for (int i = 0; i < kChanged; ++i) {
+      auto v = (*s)->Get(key(i * 100));
+      SOP_ASSERT_OK(v);
+      EXPECT_EQ(*v, std::string(100, 'a'));
+    }
+  }
+  SOP_ASSERT_OK((*old)->Rollback());
+  old->reset();
+
+  put(key(1), std::string(100, 'c'));  // the first commit no snapshot predates
+  put(key(2), std::string(100, 'c'));  // and the one that prunes what it changed
+  const DatabaseStats after = (*db)->Stats();
+  EXPECT_EQ(after.checkpoints, clean.checkpoints);
+  EXPECT_LE(after.node_versions, after.registry_nodes + 2);  // the last commit's leaf
+  // The clean copies of the changed leaves left the cache: ~40 × 4 KiB.
+  EXPECT_LE(after.cache_bytes + kChanged * 2048, clean.cache_bytes);
+  SOP_EXPECT_OK((*db)->View([&](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    for (int i = 1; i < kChanged; ++i) {
+      auto v = (*s)->Get(key(i * 100));
+      if (!v.ok()) return v.status();
+      if (*v != std::string(100, 'b')) return absl::DataLossError(key(i * 100));
+    }
+    return absl::OkStatus();
+  }));
+}
+
 // Unset, the dirty threshold grows with the cache (a quarter of it, never
 // under 32 MiB); set, it is what the application said.
 TEST(DatabaseCheckpointTest, TheDirtyThresholdDefaultsToAQuarterOfTheCache) {
