@@ -254,13 +254,13 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
   if (*resolved) return *resolved;
   auto bytes = ReadStored(blob);
   if (!bytes.ok()) return bytes.status();
-  auto node = DecodeNode(*bytes, "", node_memory_.get());
+  auto node = DecodeNode(*bytes, "");
   if (!node.ok()) {
     return absl::DataLossError(
         absl::StrCat("node ", id, " (blob at page ", blob.page, ")", node.status().message()));
   }
   bool cached;
-  auto entry = cache_.Insert(blob.page, *std::move(node), &cached);
+  auto entry = cache_.Insert(blob.page, *node, &cached);
   if (cached) registry_.NoteCached(id, blob, entry);
   return CachedNode::Share(std::move(entry));
 }

@@ -62,9 +62,8 @@ std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, std::shared_ptr<Cach
   return Admit(key, entry) ? entry : nullptr;
 }
 
-std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, Node&& node, bool* cached) {
-  auto entry =
-      std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), std::move(node));
+std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, const Node& node, bool* cached) {
+  auto entry = Compact(node);
   *cached = Admit(key, entry);
   return entry;
 }

@@ -39,10 +39,12 @@ class NodeCache {
   // than published compact (a replayed commit, or one applied again to newer
   // nodes) is cached as a compact copy instead.
   std::shared_ptr<CachedNode> Insert(uint64_t key, std::shared_ptr<CachedNode> entry);
-  // As above, for a node just decoded, which moves into the entry; returns
-  // the entry even when it is too large to cache (the caller reads the node
-  // through it) and says in *cached whether it was.
-  std::shared_ptr<CachedNode> Insert(uint64_t key, Node&& node, bool* cached);
+  // As above, for a node just decoded, cached as a compact copy: its slots,
+  // heads and bytes in one block, where its four separate buffers would not
+  // fit the blocks a changed node's compact copy frees, nor it theirs.
+  // Returns the entry even when it is too large to cache (the caller reads
+  // the node through it) and says in *cached whether it was.
+  std::shared_ptr<CachedNode> Insert(uint64_t key, const Node& node, bool* cached);
   void Erase(uint64_t key);
   // A compact copy of `node` in the cache's memory, outside its budget: a
   // commit publishes its changed nodes so, and reads of nodes no checkpoint

@@ -71,6 +71,27 @@ TEST(NodeCacheTest, InsertCachesTheEntryItself) {
   EXPECT_LT(cached->node.MemoryBytes(), edited->node.MemoryBytes());
 }
 
+// A node decoded from disk is cached as a compact copy, one block like the
+// copies commits publish, so that the memory of the one fits the other; the
+// caller gets the entry even when it is too large to cache.
+TEST(NodeCacheTest, ADecodedNodeIsCachedCompact) {
+  NodeCache cache(16 * 4000, kHeap);
+  Node decoded = MakeNode(100).EditableCopy();  // buffers with room to grow
+  bool cached = false;
+  std::shared_ptr<CachedNode> entry = cache.Insert(7, decoded, &cached);
+  EXPECT_TRUE(cached);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_TRUE(entry->compact());
+  EXPECT_EQ(entry->node.value(0), decoded.value(0));
+  EXPECT_LT(entry->node.MemoryBytes(), decoded.MemoryBytes());
+  EXPECT_EQ(cache.Lookup(7).get(), &entry->node);
+  entry = cache.Insert(8, MakeNode(5000), &cached);
+  EXPECT_FALSE(cached);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->node.value(0).size(), 5000u);
+  EXPECT_EQ(cache.Lookup(8), nullptr);
+}
+
 TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
   const uint64_t charge = ChargeOf(MakeNode(1000));
   const uint64_t per_shard = 10 * charge;  // ten nodes per shard
