@@ -142,6 +142,13 @@ void Registry::MarkDirty(uint64_t id) {
   s.dirty.insert(id);
 }
 
+void Registry::Trim(uint64_t id, uint64_t oldest, std::vector<BlobId>* dropped) {
+  Shard& s = ShardOf(id);
+  std::unique_lock lock(s.mu);
+  auto it = s.map.find(id);
+  if (it != s.map.end()) DropHidden(&it->second, oldest, dropped);
+}
+
 bool Registry::Prune(uint64_t id, uint64_t oldest, std::vector<BlobId>* dropped) {
   Shard& s = ShardOf(id);
   std::unique_lock lock(s.mu);

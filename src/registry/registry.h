@@ -123,8 +123,15 @@ class Registry {
   // Puts `id` back on the dirty list (a checkpoint that failed).
   void MarkDirty(uint64_t id);
 
-  // Drops the versions of `id` that no snapshot >= `oldest` can see, and the
-  // whole entry if its newest version is a deletion nobody can see past.
+  // Drops the versions of `id` that no snapshot >= `oldest` can see, but
+  // never the id itself: a deletion stays until a checkpoint has recorded
+  // it (Prune). The blobs of written versions it drops are added to
+  // *dropped, as by Publish.
+  void Trim(uint64_t id, uint64_t oldest, std::vector<BlobId>* dropped);
+
+  // For a checkpoint, after it recorded the ids it took: drops the versions
+  // of `id` that no snapshot >= `oldest` can see, and the whole entry if its
+  // newest version is a deletion nobody can see past.
   // Returns true when nothing older is left to prune later. The blobs of
   // written versions it drops are added to *dropped, as by Publish.
   bool Prune(uint64_t id, uint64_t oldest, std::vector<BlobId>* dropped);
@@ -141,9 +148,9 @@ class Registry {
   struct alignas(64) Shard {
     mutable std::shared_mutex mu;
     // Oldest first. An id has one version, or two from a commit that
-    // changed it until a checkpoint prunes the one a reader older than the
-    // commit may still see: kept inline, a lookup touches one slot of the
-    // table instead of following a pointer.
+    // changed it until the first commit after every reader has passed it
+    // trims the older: kept inline, a lookup touches one slot of the table
+    // instead of following a pointer.
     absl::flat_hash_map<uint64_t, absl::InlinedVector<NodeVersion, 2>> map;
     absl::flat_hash_set<uint64_t> dirty;
   };

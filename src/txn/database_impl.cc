@@ -394,7 +394,7 @@ absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
     // Every snapshot is at or past this commit: the versions it superseded
     // are hidden now. Dropped here, not at the next checkpoint, so that a
     // leaf each commit changes does not hold two copies until then.
-    for (uint64_t id : history_.front().nodes) registry_.Prune(id, oldest, &p.uncached);
+    for (uint64_t id : history_.front().nodes) registry_.Trim(id, oldest, &p.uncached);
     history_.pop_front();
   }
   if (!p.deciding.empty()) prepared_[p.deciding].deciding = true;
@@ -1113,8 +1113,8 @@ absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, 
   dirty_bytes_ +=
       registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes(), snapshot, &uncached);
   // Nothing reads while the log replays: the versions this one hides go now.
-  for (const auto& [id, node] : txn.ChangedNodes()) registry_.Prune(id, version, &uncached);
-  for (uint64_t id : txn.FreedNodes()) registry_.Prune(id, version, &uncached);
+  for (const auto& [id, node] : txn.ChangedNodes()) registry_.Trim(id, version, &uncached);
+  for (uint64_t id : txn.FreedNodes()) registry_.Trim(id, version, &uncached);
   for (const BlobId& blob : uncached) cache_.Erase(blob.page);
   installed_ = version;
   for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);

@@ -158,6 +158,24 @@ TEST(RegistryTest, DroppingAWrittenVersionReportsItsBlob) {
   EXPECT_EQ(dropped, (std::vector<BlobId>{BlobId{200, 30}}));
 }
 
+// What a commit trims once every reader has passed it: the hidden versions,
+// never a deleted id, which only a checkpoint that recorded it may drop.
+TEST(RegistryTest, TrimDropsHiddenVersionsButKeepsADeletion) {
+  Registry r;
+  std::vector<BlobId> dropped;
+  for (uint64_t v = 1; v <= 3; ++v) r.Publish(v, {{9, Leaf(v)}}, {}, 0, &dropped);
+  r.Trim(9, 2, &dropped);  // a reader at 2 sees 2
+  EXPECT_EQ(r.versions(), 2u);
+  r.Trim(9, 3, &dropped);
+  EXPECT_EQ(r.versions(), 1u);
+  r.Publish(4, {}, {9}, 3, &dropped);
+  r.Trim(9, 4, &dropped);
+  EXPECT_EQ(r.size(), 1u);  // the deletion waits for the checkpoint
+  ASSERT_EQ(r.TakeDirty().size(), 1u);
+  EXPECT_TRUE(r.Prune(9, 4, &dropped));
+  EXPECT_EQ(r.size(), 0u);
+}
+
 TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
   Registry r;
   std::vector<BlobId> dropped;  // blobs of written versions dropped

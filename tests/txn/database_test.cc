@@ -281,6 +281,48 @@ TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
   }));
 }
 
+// Nodes a commit frees (merges) leave the registry only through a
+// checkpoint that records their removal: pruning a commit's versions early
+// must not forget the deletion, or the stored registry keeps ids no tree
+// refers to. After a reopen, the registry knows exactly the stores' nodes.
+TEST(DatabaseCheckpointTest, FreedNodesLeaveTheStoredRegistry) {
+  auto mem = NewMemEnv();
+  SOP_ASSERT_OK(mem->CreateDir("/d"));
+  Options o;
+  o.env = mem.get();
+  o.checkpoint_dirty_bytes = 1ull << 30;
+  o.checkpoint_log_bytes = 1ull << 30;
+  auto key = [](int i) { return absl::StrFormat("k%06d", i); };
+  {
+    auto db = Database::Open("/d/db", o);
+    SOP_ASSERT_OK(db);
+    auto write = [&](int from, int to, bool put) {
+      SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
+        auto s = t.OpenStore("s");
+        if (!s.ok()) return s.status();
+        for (int i = from; i < to; ++i) {
+          auto st = put ? (*s)->Put(key(i), std::string(100, 'a')) : (*s)->Remove(key(i));
+          if (!st.ok()) return st;
+        }
+        return absl::OkStatus();
+      }));
+    };
+    write(0, 4000, true);
+    SOP_ASSERT_OK((*db)->Checkpoint());
+    for (int i = 0; i < 3900; i += 100) write(i, i + 100, false);  // merges free leaves
+    write(5000, 5001, true);  // commits after every snapshot has passed the deletions
+    write(5001, 5002, true);
+    SOP_ASSERT_OK((*db)->Checkpoint());
+  }
+  auto db = Database::Open("/d/db", o);
+  SOP_ASSERT_OK(db);
+  std::vector<StoreReport> report;
+  SOP_ASSERT_OK((*db)->Verify(&report));
+  uint64_t nodes = 0;
+  for (const StoreReport& r : report) nodes += r.nodes;
+  EXPECT_EQ((*db)->Stats().registry_nodes, nodes + 1);  // and the catalog's one leaf
+}
+
 // Unset, the dirty threshold grows with the cache (a quarter of it, never
 // under 32 MiB); set, it is what the application said.
 TEST(DatabaseCheckpointTest, TheDirtyThresholdDefaultsToAQuarterOfTheCache) {
