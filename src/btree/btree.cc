@@ -36,6 +36,7 @@ size_t BTree::Rank(const Node& n, absl::string_view key, uint64_t dup, bool or_e
   // Byte-wise: the node's keys share a prefix, and their next 8 bytes are in
   // the slots (decision 0011), so most steps compare two integers and never
   // touch a key's bytes, a cache miss each.
+  n.PrefetchHeads();
   const absl::string_view prefix = n.prefix();
   const size_t common = std::min(key.size(), prefix.size());
   int c = common == 0 ? 0 : std::memcmp(key.data(), prefix.data(), common);
