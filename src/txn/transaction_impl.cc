@@ -33,22 +33,28 @@ TransactionImpl::TransactionImpl(DatabaseImpl* db, TxnMode mode, uint64_t snapsh
                                                             : absl::Now() + options.timeout),
       catalog_(kCatalogRoot, BytewiseComparator(), kMaxNodeBytes) {}
 
+void TransactionImpl::Touch(absl::string_view store) {
+  // Looked up first: every write names its store, and building the string
+  // to find it already there is most of an insert's cost.
+  if (!touched_stores_.contains(store)) touched_stores_.emplace(store);
+}
+
 void TransactionImpl::NoteWrite(absl::string_view store, absl::string_view key) {
   if (replaying_) return;
   write_keys_.insert(WriteKey(store, key));
-  touched_stores_.insert(std::string(store));
+  Touch(store);
 }
 
 void TransactionImpl::NoteWholeStore(absl::string_view store) {
   if (replaying_) return;
   write_keys_.insert(WholeStoreKey(store));
-  touched_stores_.insert(std::string(store));
+  Touch(store);
 }
 
 void TransactionImpl::NoteRead(absl::string_view store, absl::string_view key) {
   if (!serializable()) return;
   read_keys_.insert(WriteKey(store, key));
-  touched_stores_.insert(std::string(store));
+  Touch(store);
 }
 
 std::shared_ptr<TransactionImpl::ReadRange> TransactionImpl::NewReadRange(absl::string_view store,
@@ -58,7 +64,7 @@ std::shared_ptr<TransactionImpl::ReadRange> TransactionImpl::NewReadRange(absl::
   r->store = std::string(store);
   r->cmp = cmp;
   read_ranges_.push_back(r);
-  touched_stores_.insert(std::string(store));
+  Touch(store);
   return r;
 }
 

@@ -135,6 +135,7 @@ class TransactionImpl final : public Transaction, public NodeSink {
   absl::flat_hash_set<std::string> write_keys_;  // WriteKey()s
   absl::flat_hash_set<std::string> read_keys_;   // WriteKey()s of point reads
   absl::flat_hash_set<std::string> touched_stores_;
+  void Touch(absl::string_view store);
   std::vector<std::shared_ptr<ReadRange>> read_ranges_;
   uint64_t epoch_ = 0;
   BTree catalog_;
