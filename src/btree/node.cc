@@ -269,6 +269,16 @@ std::string EncodeNode(const Node& node) {
   return out;
 }
 
+size_t Node::DecodedBytes(absl::string_view encoded) {
+  Decoder d(encoded);
+  uint8_t kind;
+  uint64_t n;
+  if (!d.GetByte(&kind) || !d.GetVarint64(&n) || n > encoded.size() / 3) return 0;
+  // The slots, the encoding with a string's terminator, the heads (in
+  // DecodeNode's order); an internal node's children are on the heap.
+  return n * sizeof(Slot) + encoded.size() + 1 + n * sizeof(uint64_t);
+}
+
 absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,
                                 std::pmr::memory_resource* memory) {
   auto bad = [&](absl::string_view what) {

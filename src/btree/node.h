@@ -152,6 +152,11 @@ class Node {
     return slots_.size() * (sizeof(Slot) + sizeof(uint64_t)) + heap_.size() - garbage_;
   }
 
+  // The memory DecodeNode(encoded, ...) asks of its resource for the node
+  // it builds, so that one block of this size can hold it all (0 when the
+  // header is malformed, which the decode then reports).
+  static size_t DecodedBytes(absl::string_view encoded);
+
   friend std::string EncodeNode(const Node& node);
   friend absl::StatusOr<Node> DecodeNode(absl::string_view bytes, absl::string_view where,
                                          std::pmr::memory_resource* memory);

@@ -44,11 +44,15 @@ struct CachedNode {
   // A compact copy of `n`, its buffers in one block of `upstream`.
   CachedNode(const Node& n, std::pmr::memory_resource* upstream)
       : memory(n.CompactBytes() + kBlockSlack, upstream), node(n, &memory) {}
+  // An empty node whose buffers come from one block of `bytes` (and the
+  // slack) of `upstream`: a node read from disk is decoded into it.
+  CachedNode(size_t bytes, std::pmr::memory_resource* upstream)
+      : memory(bytes + kBlockSlack, upstream), node(&memory) {}
 
   // Room for the alignment of the buffers and a string's terminator.
   static constexpr size_t kBlockSlack = 64;
 
-  // Built as a compact copy, its buffers in one block.
+  // Built in one block: a compact copy, or a node decoded into it.
   bool compact() const { return memory.size() > 0; }
 
   // The node, kept alive by `self` (this entry) rather than by a count of

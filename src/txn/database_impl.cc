@@ -254,14 +254,14 @@ absl::StatusOr<NodePtr> DatabaseImpl::ReadNode(uint64_t id, uint64_t snapshot) {
   if (*resolved) return *resolved;
   auto bytes = ReadStored(blob);
   if (!bytes.ok()) return bytes.status();
-  auto node = DecodeNode(*bytes, "");
+  std::shared_ptr<CachedNode> entry = cache_.NewEntry(Node::DecodedBytes(*bytes));
+  auto node = DecodeNode(*bytes, "", &entry->memory);
   if (!node.ok()) {
     return absl::DataLossError(
         absl::StrCat("node ", id, " (blob at page ", blob.page, ")", node.status().message()));
   }
-  bool cached;
-  auto entry = cache_.Insert(blob.page, *node, &cached);
-  if (cached) registry_.NoteCached(id, blob, entry);
+  entry->node = *std::move(node);  // the same resource: the buffers move, not their bytes
+  if (cache_.Insert(blob.page, entry) != nullptr) registry_.NoteCached(id, blob, entry);
   return CachedNode::Share(std::move(entry));
 }
 

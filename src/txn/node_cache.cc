@@ -62,10 +62,9 @@ std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, std::shared_ptr<Cach
   return Admit(key, entry) ? entry : nullptr;
 }
 
-std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, const Node& node, bool* cached) {
-  auto entry = Compact(node);
-  *cached = Admit(key, entry);
-  return entry;
+std::shared_ptr<CachedNode> NodeCache::NewEntry(size_t bytes) const {
+  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), bytes,
+                                          memory_.get());
 }
 
 bool NodeCache::Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry) {

@@ -33,19 +33,19 @@ class NodeCache {
   NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory);
 
   NodePtr Lookup(uint64_t key);
-  // Caches `entry` (a node a checkpoint wrote, as its commit published it)
-  // under `key`; returns it, for the registry to point at, or null when the
-  // node is larger than a shard's budget. A node edited in place rather
-  // than published compact (a replayed commit, or one applied again to newer
-  // nodes) is cached as a compact copy instead.
+  // Caches `entry` (a node a checkpoint wrote, as its commit published it,
+  // or one read from disk into a NewEntry) under `key`; returns it, for the registry to point at,
+  // or null when the node is larger than a shard's budget. A node edited in place rather than
+  // published compact (a replayed commit, or one applied again to newer nodes) is cached as a
+  // compact copy instead.
   std::shared_ptr<CachedNode> Insert(uint64_t key, std::shared_ptr<CachedNode> entry);
-  // As above, for a node just decoded, cached as a compact copy: its slots,
-  // heads and bytes in one block, where its four separate buffers would not
-  // fit the blocks a changed node's compact copy frees, nor it theirs.
-  // Returns the entry even when it is too large to cache (the caller reads
-  // the node through it) and says in *cached whether it was.
-  std::shared_ptr<CachedNode> Insert(uint64_t key, const Node& node, bool* cached);
   void Erase(uint64_t key);
+  // An empty entry in the cache's memory whose node takes its buffers from
+  // one block of `bytes` (Node::DecodedBytes): a node read from disk is
+  // decoded into it, so that it is one block like the compact copies
+  // commits publish, and the arena's blocks freed by the one fit the other
+  // (separate buffers never would: the arena keeps a list per size).
+  std::shared_ptr<CachedNode> NewEntry(size_t bytes) const;
   // A compact copy of `node` in the cache's memory, outside its budget: a
   // commit publishes its changed nodes so, and reads of nodes no checkpoint
   // has written yet are as quick as reads of cached ones (decision 0018).

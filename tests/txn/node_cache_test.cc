@@ -71,25 +71,32 @@ TEST(NodeCacheTest, InsertCachesTheEntryItself) {
   EXPECT_LT(cached->node.MemoryBytes(), edited->node.MemoryBytes());
 }
 
-// A node decoded from disk is cached as a compact copy, one block like the
-// copies commits publish, so that the memory of the one fits the other; the
-// caller gets the entry even when it is too large to cache.
-TEST(NodeCacheTest, ADecodedNodeIsCachedCompact) {
+// A node read from disk is decoded into an entry of its own, one block like
+// the copies commits publish, and cached as it is. A block too small for
+// what the bytes hold (they are never trusted) only sends the rest to the
+// cache's memory.
+TEST(NodeCacheTest, ANodeReadFromDiskIsDecodedIntoOneBlockAndCachedAsItIs) {
   NodeCache cache(16 * 4000, kHeap);
-  Node decoded = MakeNode(100).EditableCopy();  // buffers with room to grow
-  bool cached = false;
-  std::shared_ptr<CachedNode> entry = cache.Insert(7, decoded, &cached);
-  EXPECT_TRUE(cached);
-  ASSERT_NE(entry, nullptr);
-  EXPECT_TRUE(entry->compact());
-  EXPECT_EQ(entry->node.value(0), decoded.value(0));
-  EXPECT_LT(entry->node.MemoryBytes(), decoded.MemoryBytes());
-  EXPECT_EQ(cache.Lookup(7).get(), &entry->node);
-  entry = cache.Insert(8, MakeNode(5000), &cached);
-  EXPECT_FALSE(cached);
-  ASSERT_NE(entry, nullptr);
-  EXPECT_EQ(entry->node.value(0).size(), 5000u);
-  EXPECT_EQ(cache.Lookup(8), nullptr);
+  Node n = MakeNode(100);
+  n.InsertEntry(1, "m", 0, std::string(50, 'w'), ValueKind::kInline);
+  const std::string encoded = EncodeNode(n);
+  for (size_t bytes : {Node::DecodedBytes(encoded), size_t{0}}) {
+    std::shared_ptr<CachedNode> entry = cache.NewEntry(bytes);
+    auto decoded = DecodeNode(encoded, "test", &entry->memory);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    entry->node = *std::move(decoded);
+    EXPECT_TRUE(entry->compact());
+    EXPECT_EQ(cache.Insert(7, entry), entry);
+    NodePtr hit = cache.Lookup(7);
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit.get(), &entry->node);
+    ASSERT_EQ(hit->size(), 2u);
+    EXPECT_EQ(hit->key(1), "m");
+    EXPECT_EQ(hit->value(0), std::string(100, 'v'));
+    EXPECT_EQ(hit->value(1), std::string(50, 'w'));
+  }
+  EXPECT_GT(Node::DecodedBytes(encoded), encoded.size());
+  EXPECT_EQ(Node::DecodedBytes("X"), 0u);  // not a node: the decode will say so
 }
 
 TEST(NodeCacheTest, StaysWithinItsBudgetAndGivesRecentlyHitNodesASecondChance) {
