@@ -34,9 +34,10 @@ class NodeCache {
 
   NodePtr Lookup(uint64_t key);
   // Caches `entry` (a node a checkpoint wrote, as its commit published it,
-  // or one read from disk into a NewEntry) under `key`; returns it, for the registry to point at,
-  // or null when the node is larger than a shard's budget. A node edited in place rather than
-  // published compact (a replayed commit, or one applied again to newer nodes) is cached as a
+  // or one read from disk into a NewEntry) under `key`; returns it, for the
+  // registry to point at, or null when the node is larger than a shard's
+  // budget. A node edited in place rather than published compact (a
+  // replayed commit, or one applied again to newer nodes) is cached as a
   // compact copy instead.
   std::shared_ptr<CachedNode> Insert(uint64_t key, std::shared_ptr<CachedNode> entry);
   void Erase(uint64_t key);
