@@ -1,5 +1,7 @@
 // Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
@@ -209,6 +211,32 @@ TEST(DatabaseCheckpointTest, TheDirtyThresholdCountsEachChangedNodeOnce) {
   EXPECT_LE(spread.dirty_bytes, 2 * o.checkpoint_dirty_bytes);
 }
 
+// A database in `env` whose checkpoints come only when asked for (and on
+// close), for tests that watch what commits leave in memory.
+Options OnlyExplicitCheckpoints(Env* env) {
+  Options o;
+  o.env = env;
+  o.checkpoint_dirty_bytes = 1ull << 30;
+  o.checkpoint_log_bytes = 1ull << 30;
+  return o;
+}
+
+std::string KeyAt(int i) { return absl::StrFormat("k%06d", i); }
+
+// One transaction: KeyAt(from) .. KeyAt(to - 1) of store "s" set to `value`,
+// or removed when it is nullopt.
+absl::Status WriteRange(Database& db, int from, int to, std::optional<std::string> value) {
+  return db.Update([&](Transaction& t) -> absl::Status {
+    auto s = t.OpenStore("s");
+    if (!s.ok()) return s.status();
+    for (int i = from; i < to; ++i) {
+      auto st = value ? (*s)->Put(KeyAt(i), *value) : (*s)->Remove(KeyAt(i));
+      if (!st.ok()) return st;
+    }
+    return absl::OkStatus();
+  });
+}
+
 // A version every snapshot is past goes at the next commit, with what the
 // node cache holds of it: a leaf commits changed once each must not keep its
 // clean copy (cached) and its first changed copy until the next checkpoint.
@@ -216,28 +244,9 @@ TEST(DatabaseCheckpointTest, TheDirtyThresholdCountsEachChangedNodeOnce) {
 TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
   auto mem = NewMemEnv();
   SOP_ASSERT_OK(mem->CreateDir("/d"));
-  Options o;
-  o.env = mem.get();
-  o.checkpoint_dirty_bytes = 1ull << 30;
-  o.checkpoint_log_bytes = 1ull << 30;
-  auto db = Database::Open("/d/db", o);
+  auto db = Database::Open("/d/db", OnlyExplicitCheckpoints(mem.get()));
   SOP_ASSERT_OK(db);
-  auto put = [&](const std::string& key, const std::string& value) {
-    SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
-      auto s = t.OpenStore("s");
-      if (!s.ok()) return s.status();
-      return (*s)->Put(key, value);
-    }));
-  };
-  auto key = [](int i) { return absl::StrFormat("k%06d", i); };
-  SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
-    auto s = t.OpenStore("s");
-    if (!s.ok()) return s.status();
-    for (int i = 0; i < 4000; ++i) {
-      if (auto st = (*s)->Put(key(i), std::string(100, 'a')); !st.ok()) return st;
-    }
-    return absl::OkStatus();
-  }));
+  SOP_ASSERT_OK(WriteRange(**db, 0, 4000, std::string(100, 'a')));
   SOP_ASSERT_OK((*db)->Checkpoint());  // every node written, and cached
   const DatabaseStats clean = (*db)->Stats();
   ASSERT_EQ(clean.node_versions, clean.registry_nodes);
@@ -246,15 +255,17 @@ TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
   auto old = (*db)->Begin(TxnMode::kReadOnly);
   SOP_ASSERT_OK(old);
   constexpr int kChanged = 40;  // keys 100 apart: one per leaf
-  for (int i = 0; i < kChanged; ++i) put(key(i * 100), std::string(100, 'b'));
-  put(key(0), std::string(100, 'c'));  // another commit: the old snapshot still pins
+  for (int i = 0; i < kChanged; ++i) {
+    SOP_ASSERT_OK(WriteRange(**db, i * 100, i * 100 + 1, std::string(100, 'b')));
+  }
+  SOP_ASSERT_OK(WriteRange(**db, 0, 1, std::string(100, 'c')));  // the old snapshot still pins
   const DatabaseStats pinned = (*db)->Stats();
   EXPECT_GE(pinned.node_versions, clean.registry_nodes + kChanged);
   {
     auto s = (*old)->OpenStore("s");
     SOP_ASSERT_OK(s);
     for (int i = 0; i < kChanged; ++i) {
-      auto v = (*s)->Get(key(i * 100));
+      auto v = (*s)->Get(KeyAt(i * 100));
       SOP_ASSERT_OK(v);
       EXPECT_EQ(*v, std::string(100, 'a'));
     }
@@ -262,8 +273,9 @@ TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
   SOP_ASSERT_OK((*old)->Rollback());
   old->reset();
 
-  put(key(1), std::string(100, 'c'));  // the first commit no snapshot predates
-  put(key(2), std::string(100, 'c'));  // and the one that prunes what it changed
+  // The first commit no snapshot predates, and the one that trims what it changed.
+  SOP_ASSERT_OK(WriteRange(**db, 1, 2, std::string(100, 'c')));
+  SOP_ASSERT_OK(WriteRange(**db, 2, 3, std::string(100, 'c')));
   const DatabaseStats after = (*db)->Stats();
   EXPECT_EQ(after.checkpoints, clean.checkpoints);
   EXPECT_LE(after.node_versions, after.registry_nodes + 2);  // the last commit's leaf
@@ -273,12 +285,44 @@ TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
     auto s = t.OpenStore("s");
     if (!s.ok()) return s.status();
     for (int i = 1; i < kChanged; ++i) {
-      auto v = (*s)->Get(key(i * 100));
+      auto v = (*s)->Get(KeyAt(i * 100));
       if (!v.ok()) return v.status();
-      if (*v != std::string(100, 'b')) return absl::DataLossError(key(i * 100));
+      if (*v != std::string(100, 'b')) return absl::DataLossError(KeyAt(i * 100));
     }
     return absl::OkStatus();
   }));
+}
+
+// Replay publishes each logged commit as a version and, nothing reading
+// meanwhile, keeps only the newest of each node: a long log of commits
+// changing the same leaves must not open with two copies of each.
+TEST(DatabaseCheckpointTest, ReplayKeepsOneVersionOfEachNode) {
+  auto mem = NewMemEnv();
+  FaultInjectionEnv env(mem.get());
+  SOP_ASSERT_OK(env.CreateDir("/d"));
+  const Options o = OnlyExplicitCheckpoints(&env);
+  {
+    auto db = Database::Open("/d/db", o);
+    SOP_ASSERT_OK(db);
+    SOP_ASSERT_OK(WriteRange(**db, 0, 4000, std::string(100, 'a')));
+    SOP_ASSERT_OK((*db)->Checkpoint());
+    for (int round = 0; round < 3; ++round) {
+      for (int i = 0; i < 40; ++i) {  // one key per leaf
+        SOP_ASSERT_OK(WriteRange(**db, i * 100, i * 100 + 1, std::string(100, 'b' + round)));
+      }
+    }
+    env.CrashAfter(0);  // no checkpoint on close: only the log has the commits
+  }
+  SOP_ASSERT_OK(env.SimulatePowerLoss({.seed = 3, .keep_some = false}));
+  auto db = Database::Open("/d/db", o);
+  SOP_ASSERT_OK(db);
+  const DatabaseStats opened = (*db)->Stats();
+  EXPECT_EQ(opened.node_versions, opened.registry_nodes);
+  auto v = (*db)->Begin(TxnMode::kReadOnly);
+  SOP_ASSERT_OK(v);
+  auto s = (*v)->OpenStore("s");
+  SOP_ASSERT_OK(s);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(*(*s)->Get(KeyAt(i * 100)), std::string(100, 'd'));
 }
 
 // Nodes a commit frees (merges) leave the registry only through a
@@ -288,30 +332,18 @@ TEST(DatabaseCheckpointTest, VersionsNoSnapshotSeesGoAtTheNextCommit) {
 TEST(DatabaseCheckpointTest, FreedNodesLeaveTheStoredRegistry) {
   auto mem = NewMemEnv();
   SOP_ASSERT_OK(mem->CreateDir("/d"));
-  Options o;
-  o.env = mem.get();
-  o.checkpoint_dirty_bytes = 1ull << 30;
-  o.checkpoint_log_bytes = 1ull << 30;
-  auto key = [](int i) { return absl::StrFormat("k%06d", i); };
+  const Options o = OnlyExplicitCheckpoints(mem.get());
   {
     auto db = Database::Open("/d/db", o);
     SOP_ASSERT_OK(db);
-    auto write = [&](int from, int to, bool put) {
-      SOP_ASSERT_OK((*db)->Update([&](Transaction& t) -> absl::Status {
-        auto s = t.OpenStore("s");
-        if (!s.ok()) return s.status();
-        for (int i = from; i < to; ++i) {
-          auto st = put ? (*s)->Put(key(i), std::string(100, 'a')) : (*s)->Remove(key(i));
-          if (!st.ok()) return st;
-        }
-        return absl::OkStatus();
-      }));
-    };
-    write(0, 4000, true);
+    SOP_ASSERT_OK(WriteRange(**db, 0, 4000, std::string(100, 'a')));
     SOP_ASSERT_OK((*db)->Checkpoint());
-    for (int i = 0; i < 3900; i += 100) write(i, i + 100, false);  // merges free leaves
-    write(5000, 5001, true);  // commits after every snapshot has passed the deletions
-    write(5001, 5002, true);
+    for (int i = 0; i < 3900; i += 100) {
+      SOP_ASSERT_OK(WriteRange(**db, i, i + 100, std::nullopt));  // merges free leaves
+    }
+    // Commits after every snapshot has passed the deletions.
+    SOP_ASSERT_OK(WriteRange(**db, 5000, 5001, std::string(100, 'a')));
+    SOP_ASSERT_OK(WriteRange(**db, 5001, 5002, std::string(100, 'a')));
     SOP_ASSERT_OK((*db)->Checkpoint());
   }
   auto db = Database::Open("/d/db", o);
