@@ -1109,12 +1109,13 @@ absl::Status DatabaseImpl::ReplayOps(absl::string_view ops_bytes, uint64_t lsn, 
     }
   }
   uint64_t version = snapshot + 1;
+  const auto changed = txn.ChangedNodes();
+  const std::vector<uint64_t> freed = txn.FreedNodes();
   std::vector<BlobId> uncached;
-  dirty_bytes_ +=
-      registry_.Publish(version, txn.ChangedNodes(), txn.FreedNodes(), snapshot, &uncached);
+  dirty_bytes_ += registry_.Publish(version, changed, freed, snapshot, &uncached);
   // Nothing reads while the log replays: the versions this one hides go now.
-  for (const auto& [id, node] : txn.ChangedNodes()) registry_.Trim(id, version, &uncached);
-  for (uint64_t id : txn.FreedNodes()) registry_.Trim(id, version, &uncached);
+  for (const auto& [id, node] : changed) registry_.Trim(id, version, &uncached);
+  for (uint64_t id : freed) registry_.Trim(id, version, &uncached);
   for (const BlobId& blob : uncached) cache_.Erase(blob.page);
   installed_ = version;
   for (const BlobId& id : txn.dropped_value_blobs()) pending_frees_.emplace_back(version, id);
