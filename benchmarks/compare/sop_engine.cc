@@ -46,10 +46,7 @@ class SopSession : public Session {
   }
 
   absl::Status Get(const std::string& key, std::string* value) override {
-    auto v = store_->Get(key);
-    if (!v.ok()) return v.status();
-    *value = *std::move(v);
-    return absl::OkStatus();
+    return store_->Get(key, value);
   }
 
   absl::Status Scan(const std::string& from, uint64_t n, uint64_t* seen) override {

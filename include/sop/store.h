@@ -70,6 +70,10 @@ class RawStore {
   // The value of the entry with this key (the first, with duplicates).
   // NotFound if absent.
   virtual absl::StatusOr<std::string> Get(absl::string_view key) = 0;
+  // The same into `*value`, reusing its buffer: a loop of reads into one
+  // string allocates nothing once the string is large enough. On an error
+  // (NotFound included) `*value` is left as it was.
+  virtual absl::Status Get(absl::string_view key, std::string* value) = 0;
 
   // A writer that streams a value of exactly `size` bytes for `key`.
   virtual absl::StatusOr<std::unique_ptr<ValueWriter>> NewValueWriter(absl::string_view key,

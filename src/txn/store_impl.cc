@@ -110,12 +110,9 @@ class CursorImpl final : public Cursor {
     const Node& leaf = path_.leaf();
     size_t i = path_.pos();
     if (leaf.kind(i) == ValueKind::kInline) return leaf.value(i);
-    auto v = store_->LoadValue(leaf.value(i), leaf.kind(i));
-    if (!v.ok()) {
-      status_ = v.status();
+    if (auto st = store_->LoadValue(leaf.value(i), leaf.kind(i), &value_); !st.ok()) {
+      status_ = st;
       value_.clear();
-    } else {
-      value_ = *std::move(v);
     }
     return value_;
   }
@@ -338,13 +335,19 @@ absl::Status RawStoreImpl::Find(absl::string_view key, TreePath* path, bool* fou
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> RawStoreImpl::LoadValue(absl::string_view stored, ValueKind kind) {
-  if (kind == ValueKind::kInline) return std::string(stored);
+absl::Status RawStoreImpl::LoadValue(absl::string_view stored, ValueKind kind, std::string* value) {
+  if (kind == ValueKind::kInline) {
+    value->assign(stored.data(), stored.size());
+    return absl::OkStatus();
+  }
   BlobId id;
   if (!DecodeBlobId(stored, &id)) {
     return absl::DataLossError(absl::StrCat("store ", name_, ": malformed value reference"));
   }
-  return txn_->db()->ReadStored(id);
+  auto bytes = txn_->db()->ReadStored(id);
+  if (!bytes.ok()) return bytes.status();
+  *value = *std::move(bytes);
+  return absl::OkStatus();
 }
 
 absl::Status RawStoreImpl::StoreValue(absl::string_view value, std::string* stored,
@@ -495,6 +498,12 @@ absl::Status RawStoreImpl::Remove(absl::string_view key) {
 }
 
 absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
+  std::string value;
+  if (auto st = Get(key, &value); !st.ok()) return st;
+  return value;
+}
+
+absl::Status RawStoreImpl::Get(absl::string_view key, std::string* value) {
   if (auto st = CheckUsable(false); !st.ok()) return st;
   if (auto st = CheckKeyValue(key, ""); !st.ok()) return st;
   const Node* leaf;
@@ -513,7 +522,7 @@ absl::StatusOr<std::string> RawStoreImpl::Get(absl::string_view key) {
   if (leaf == nullptr || i >= leaf->size() || cmp_->Compare(leaf->key(i), key) != 0) {
     return absl::NotFoundError(absl::StrCat("store ", name_, ": no such key"));
   }
-  return LoadValue(leaf->value(i), leaf->kind(i));
+  return LoadValue(leaf->value(i), leaf->kind(i), value);
 }
 
 absl::StatusOr<std::unique_ptr<ValueWriter>> RawStoreImpl::NewValueWriter(absl::string_view key,

@@ -24,6 +24,7 @@ class RawStoreImpl final : public RawStore {
   absl::Status Update(absl::string_view key, absl::string_view value) override;
   absl::Status Remove(absl::string_view key) override;
   absl::StatusOr<std::string> Get(absl::string_view key) override;
+  absl::Status Get(absl::string_view key, std::string* value) override;
   std::unique_ptr<Cursor> NewCursor(const CursorOptions& options) override;
   absl::StatusOr<std::unique_ptr<ValueWriter>> NewValueWriter(absl::string_view key,
                                                               uint64_t size) override;
@@ -39,7 +40,7 @@ class RawStoreImpl final : public RawStore {
   const BTree& tree() const { return tree_; }
   TransactionImpl* txn() { return txn_; }
   // The value an entry holds, reading its blob if it is stored outside.
-  absl::StatusOr<std::string> LoadValue(absl::string_view stored, ValueKind kind);
+  absl::Status LoadValue(absl::string_view stored, ValueKind kind, std::string* value);
 
  private:
   absl::Status CheckUsable(bool write) const;

@@ -63,6 +63,31 @@ TEST_F(DatabaseTest, AddPutUpdateRemoveGetFollowTheirContracts) {
   EXPECT_TRUE(absl::IsInvalidArgument(s->Put("x", "y")));  // the transaction is over
 }
 
+TEST_F(DatabaseTest, GetIntoABufferReusesItAndLeavesItAloneOnAnError) {
+  Open();
+  std::string big = Pattern(3, 20000);
+  auto t = Begin();
+  RawStore* s = Store(*t, "s", {.max_value_in_node = 1000});
+  SOP_ASSERT_OK(s->Put("a", std::string(100, 'a')));
+  SOP_ASSERT_OK(s->Put("b", "bee"));
+  SOP_ASSERT_OK(s->Put("big", big));
+  std::string value;
+  value.reserve(200);
+  const char* buffer = value.data();
+  SOP_ASSERT_OK(s->Get("a", &value));
+  EXPECT_EQ(value, std::string(100, 'a'));
+  SOP_ASSERT_OK(s->Get("b", &value));
+  EXPECT_EQ(value, "bee");
+  EXPECT_EQ(value.data(), buffer);  // the same buffer, no allocation
+  EXPECT_TRUE(absl::IsNotFound(s->Get("c", &value)));
+  EXPECT_EQ(value, "bee");
+  SOP_ASSERT_OK(s->Get("big", &value));  // a value stored outside the node
+  EXPECT_EQ(value, big);
+  SOP_ASSERT_OK(t->Commit());
+  EXPECT_TRUE(absl::IsInvalidArgument(s->Get("a", &value)));  // the transaction is over
+  EXPECT_EQ(value, big);
+}
+
 TEST_F(DatabaseTest, SizeLimitsAreInvalidArgument) {
   Open();
   auto t = Begin();
