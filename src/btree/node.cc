@@ -80,9 +80,9 @@ uint32_t Node::Store(absl::string_view b) {
   return at;
 }
 
-Node Node::EditableCopy() const {
+Node Node::EditableCopy(std::pmr::memory_resource* memory) const {
   constexpr size_t kSpareBytes = 512, kSpareSlots = 4;
-  Node copy;
+  Node copy(memory);
   copy.leaf = leaf;
   copy.children.reserve(children.size() + (leaf ? 0 : kSpareSlots));
   copy.children = children;
@@ -125,16 +125,17 @@ std::pmr::string Node::LiveBytes(const std::pmr::string& heap, size_t garbage,
   if (garbage == 0) return std::pmr::string(heap, memory);
   size_t size = 0;
   for (const Slot& s : *slots) size += s.key_len + s.value_len;
-  std::pmr::string live(size, '\0', memory);
-  char* out = live.data();
-  uint32_t at = 0;
+  // Appended rather than sized and overwritten: sizing would write zeros
+  // over every byte first.
+  std::pmr::string live(memory);
+  live.reserve(size);
   for (Slot& s : *slots) {
-    std::memcpy(out + at, heap.data() + s.key, s.key_len);
-    s.key = at;
-    at += s.key_len;
-    std::memcpy(out + at, heap.data() + s.value, s.value_len);
-    s.value = at;
-    at += s.value_len;
+    const uint32_t key = s.key;
+    s.key = static_cast<uint32_t>(live.size());
+    live.append(heap.data() + key, s.key_len);
+    const uint32_t value = s.value;
+    s.value = static_cast<uint32_t>(live.size());
+    live.append(heap.data() + value, s.value_len);
   }
   return live;
 }

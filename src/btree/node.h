@@ -140,7 +140,8 @@ class Node {
   // A copy with room for a few more entries: copy-on-write copies a node to
   // change one entry, and a plain copy has no spare capacity, so its first
   // insert would reallocate (and double) the key heap and the slots.
-  Node EditableCopy() const;
+  // Its buffers come from `memory`.
+  Node EditableCopy(std::pmr::memory_resource* memory = HeapResource::Get()) const;
   // A copy in `memory` holding only the bytes in use, with no spare room:
   // what the node cache keeps of a node a checkpoint wrote, and what a
   // commit publishes.

@@ -283,12 +283,12 @@ absl::StatusOr<std::shared_ptr<const BlobView>> DatabaseImpl::ViewStored(BlobId 
 
 absl::Status DatabaseImpl::Validate(const TransactionImpl& txn) {
   for (auto it = history_.rbegin(); it != history_.rend() && it->version > txn.snapshot(); ++it) {
-    for (const std::string& key : it->keys) {
+    for (absl::string_view key : it->keys) {
       if (auto st = txn.ConflictsWith(key); !st.ok()) return st;
     }
   }
   for (const auto& [xid, p] : prepared_) {
-    for (const std::string& key : p.keys) {
+    for (absl::string_view key : p.keys) {
       if (auto st = txn.ConflictsWith(key); !st.ok()) {
         return absl::AbortedError(
             absl::StrCat("conflict with prepared transaction ", xid, ": ", st.message()));
@@ -332,8 +332,8 @@ absl::Status DatabaseImpl::SyncValues(const TransactionImpl& txn) {
 }
 
 absl::StatusOr<DatabaseImpl::Pending> DatabaseImpl::ApplyAndEnqueueLocked(
-    TransactionImpl* own, absl::string_view ops, absl::flat_hash_set<std::string> keys,
-    std::string record, absl::string_view deciding) {
+    TransactionImpl* own, absl::string_view ops, KeySet keys, std::string record,
+    absl::string_view deciding) {
   Pending p;
   Unpublished u;
   std::vector<std::pair<uint64_t, std::shared_ptr<CachedNode>>> nodes;
@@ -1012,13 +1012,13 @@ absl::Status DatabaseImpl::Recover() {
 namespace {
 
 // The keys a transaction's operations write, for conflict checks.
-absl::flat_hash_set<std::string> KeysOf(const std::vector<Op>& ops) {
-  absl::flat_hash_set<std::string> keys;
+KeySet KeysOf(const std::vector<Op>& ops) {
+  KeySet keys;
   for (const Op& op : ops) {
     if (op.type == OpType::kCreateStore || op.type == OpType::kDropStore) {
-      keys.insert(WholeStoreKey(op.key));
+      keys.Insert(WholeStoreKey(op.key));
     } else {
-      keys.insert(WriteKey(op.store, op.key));
+      keys.Insert(WriteKey(op.store, op.key));
     }
   }
   return keys;

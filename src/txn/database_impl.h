@@ -20,6 +20,7 @@
 #include "sop/backend.h"
 #include "sop/database.h"
 #include "txn/format.h"
+#include "txn/key_set.h"
 #include "txn/node_cache.h"
 #include "util/huge_page_arena.h"
 #include "util/mutex.h"
@@ -77,6 +78,7 @@ class DatabaseImpl final : public Database {
   // state find them by name.
   void LearnComparator(const Comparator* cmp);
   BlobStore& blobs() { return backend_->blobs(); }
+  const NodeCache& cache() const { return cache_; }
   // Reads of blobs the database itself names (nodes, values, registry
   // pages): the store's InvalidArgument for an id outside it means the
   // database's own records are damaged, so it is reported as DataLoss.
@@ -138,8 +140,8 @@ class DatabaseImpl final : public Database {
     std::vector<BlobId> added;    // synced value blobs its record names
   };
   absl::StatusOr<Pending> ApplyAndEnqueueLocked(TransactionImpl* own, absl::string_view ops,
-                                                absl::flat_hash_set<std::string> keys,
-                                                std::string record, absl::string_view deciding)
+                                                KeySet keys, std::string record,
+                                                absl::string_view deciding)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status AwaitAndPublish(const Pending& p);
   // The log or the changed nodes have grown past `times` their threshold.
@@ -178,14 +180,14 @@ class DatabaseImpl final : public Database {
   uint64_t installed_ ABSL_GUARDED_BY(commit_mu_) = 0;  // newest version in the registry
   struct CommitKeys {
     uint64_t version;
-    absl::flat_hash_set<std::string> keys;  // WriteKey()s
-    std::vector<uint64_t> nodes;            // ids it published, to take back on failure
+    KeySet keys;                  // WriteKey()s
+    std::vector<uint64_t> nodes;  // ids it published, to take back on failure
   };
   std::deque<CommitKeys> history_ ABSL_GUARDED_BY(commit_mu_);
   // Prepared, undecided transactions (two-phase commit): they hold their keys.
   struct Prepared {
     std::string ops;
-    absl::flat_hash_set<std::string> keys;
+    KeySet keys;
     uint64_t lsn = 0;  // of the prepare record: the log is kept from here
     bool deciding = false;
   };

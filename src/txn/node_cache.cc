@@ -34,6 +34,11 @@ std::shared_ptr<CachedNode> NodeCache::Compact(const Node& node) const {
                                           memory_.get());
 }
 
+std::shared_ptr<CachedNode> NodeCache::Editable(const Node& node) const {
+  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_),
+                                          node.EditableCopy(memory_.get()));
+}
+
 uint64_t NodeCache::Charge(const Node& node) {
   // The entry and its shared_ptr control block besides the node.
   return node.MemoryBytes() + 64;

@@ -51,6 +51,11 @@ class NodeCache {
   // commit publishes its changed nodes so, and reads of nodes no checkpoint
   // has written yet are as quick as reads of cached ones (decision 0018).
   std::shared_ptr<CachedNode> Compact(const Node& node) const;
+  // An editable copy of `node` (Node::EditableCopy) in the cache's memory:
+  // what a transaction changes. Its blocks come back to the arena's lists
+  // when the commit has made its compact copy, for the next transaction's
+  // copies, where malloc would sort and merge blocks of these sizes.
+  std::shared_ptr<CachedNode> Editable(const Node& node) const;
 
   // Bytes charged for the nodes held now (node bytes plus bookkeeping).
   uint64_t usage() const;

@@ -11,12 +11,17 @@
 
 namespace sop {
 
+void WriteKeyInto(absl::string_view store, absl::string_view key, std::string* out) {
+  out->clear();
+  out->reserve(6 + store.size() + key.size());
+  out->push_back('K');
+  PutLengthPrefixed(out, store);
+  out->append(key.data(), key.size());
+}
+
 std::string WriteKey(absl::string_view store, absl::string_view key) {
   std::string k;
-  k.reserve(6 + store.size() + key.size());
-  k.push_back('K');
-  PutLengthPrefixed(&k, store);
-  k.append(key.data(), key.size());
+  WriteKeyInto(store, key, &k);
   return k;
 }
 
@@ -41,19 +46,21 @@ void TransactionImpl::Touch(absl::string_view store) {
 
 void TransactionImpl::NoteWrite(absl::string_view store, absl::string_view key) {
   if (replaying_) return;
-  write_keys_.insert(WriteKey(store, key));
+  WriteKeyInto(store, key, &key_);
+  write_keys_.Insert(key_);
   Touch(store);
 }
 
 void TransactionImpl::NoteWholeStore(absl::string_view store) {
   if (replaying_) return;
-  write_keys_.insert(WholeStoreKey(store));
+  write_keys_.Insert(WholeStoreKey(store));
   Touch(store);
 }
 
 void TransactionImpl::NoteRead(absl::string_view store, absl::string_view key) {
   if (!serializable()) return;
-  read_keys_.insert(WriteKey(store, key));
+  WriteKeyInto(store, key, &key_);
+  read_keys_.Insert(key_);
   Touch(store);
 }
 
@@ -188,7 +195,7 @@ absl::StatusOr<Node*> TransactionImpl::Mutable(uint64_t id) {
   if (auto it = local_.find(id); it != local_.end()) return &it->second->node;
   auto base = Read(id);
   if (!base.ok()) return base.status();
-  auto copy = std::make_shared<CachedNode>((*base)->EditableCopy());
+  auto copy = db_->cache().Editable(**base);
   Node* raw = &copy->node;
   local_.emplace(id, std::move(copy));
   return raw;

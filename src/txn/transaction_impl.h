@@ -17,12 +17,15 @@
 #include "sop/transaction.h"
 #include "txn/database_impl.h"
 #include "txn/format.h"
+#include "txn/key_set.h"
 
 namespace sop {
 
 // How a write is named in conflict checks: 'K' + store (length-prefixed) +
 // key, or 'W' + store for a change to a whole store (created or dropped).
 std::string WriteKey(absl::string_view store, absl::string_view key);
+// The same into *out (its buffer reused).
+void WriteKeyInto(absl::string_view store, absl::string_view key, std::string* out);
 std::string WholeStoreKey(absl::string_view store);
 
 class RawStoreImpl;
@@ -74,11 +77,11 @@ class TransactionImpl final : public Transaction, public NodeSink {
   // Aborted naming the key if a commit that wrote `committed` (a WriteKey)
   // conflicts with this transaction.
   absl::Status ConflictsWith(absl::string_view committed) const;
-  const absl::flat_hash_set<std::string>& write_keys() const { return write_keys_; }
+  const KeySet& write_keys() const { return write_keys_; }
   // The write keys, moved out for the commit history once validated: the
   // transaction needs them no more, and a copy would be made under the
   // commit lock.
-  absl::flat_hash_set<std::string> TakeWriteKeys() { return std::move(write_keys_); }
+  KeySet TakeWriteKeys() { return std::move(write_keys_); }
   absl::Status CheckWritable() const;
   absl::Status CheckActive() const;
   void Log(const Op& op);
@@ -132,8 +135,9 @@ class TransactionImpl final : public Transaction, public NodeSink {
   absl::Status poisoned_;
   const TxnOptions options_;
   const absl::Time deadline_;
-  absl::flat_hash_set<std::string> write_keys_;  // WriteKey()s
-  absl::flat_hash_set<std::string> read_keys_;   // WriteKey()s of point reads
+  KeySet write_keys_;  // WriteKey()s
+  KeySet read_keys_;   // WriteKey()s of point reads
+  std::string key_;    // a WriteKey() being looked up, its buffer reused
   absl::flat_hash_set<std::string> touched_stores_;
   void Touch(absl::string_view store);
   std::vector<std::shared_ptr<ReadRange>> read_ranges_;

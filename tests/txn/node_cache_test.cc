@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "util/huge_page_arena.h"
 
 namespace sop {
 namespace {
@@ -129,6 +130,29 @@ TEST(NodeCacheTest, ANodeLargerThanAShardIsNotCachedAndAHeldNodeOutlivesEviction
   cache.Insert(keys[1], cache.Compact(MakeNode(1000)));  // no room for both: keys[0] goes
   EXPECT_EQ(cache.Lookup(keys[0]), nullptr);
   EXPECT_EQ(held->value(0).size(), 1000u);
+}
+
+// A transaction's copies come from the cache's memory, and their blocks go
+// back to its lists when they are let go: copies made and dropped again
+// and again (a transaction after another) take no new memory.
+TEST(NodeCacheTest, EditableCopiesComeFromTheCachesMemoryAndReuseIt) {
+  auto arena = std::make_shared<HugePageArena>();
+  NodeCache cache(1 << 20, arena);
+  const Node base = MakeNode(3000);
+  std::shared_ptr<CachedNode> copy = cache.Editable(base);
+  EXPECT_FALSE(copy->compact());
+  EXPECT_EQ(copy->node.value(0), base.value(0));
+  copy->node.InsertEntry(1, "l", 0, "w", ValueKind::kInline);  // it is editable
+  EXPECT_EQ(copy->node.size(), 2u);
+  EXPECT_EQ(base.size(), 1u);
+  const size_t reserved = arena->reserved_bytes();
+  EXPECT_GT(reserved, 0u);
+  copy.reset();
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<std::shared_ptr<CachedNode>> txn;
+    for (int j = 0; j < 4; ++j) txn.push_back(cache.Editable(base));
+  }
+  EXPECT_LE(arena->reserved_bytes(), reserved + HugePageArena::kChunkBytes);
 }
 
 }  // namespace
