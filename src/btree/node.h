@@ -97,13 +97,16 @@ class Node {
   uint64_t head(size_t i) const { return heads_[i]; }
   // Asks for all of the heads' cache lines at once when they are few (a
   // leaf's): a binary search would otherwise miss on them one after another.
-  void PrefetchHeads() const {
+  void PrefetchHeads() const { PrefetchHeads(heads_.data(), heads_.size()); }
+  // The same for heads found elsewhere (the registry keeps where they are).
+  static void PrefetchHeads(const uint64_t* heads, size_t n) {
     constexpr size_t kMaxBytes = 512;
-    const size_t size = heads_.size() * sizeof(uint64_t);
+    const size_t size = n * sizeof(uint64_t);
     if (size > kMaxBytes) return;
-    const char* p = reinterpret_cast<const char*>(heads_.data());
+    const char* p = reinterpret_cast<const char*>(heads);
     for (size_t at = 0; at < size; at += 64) __builtin_prefetch(p + at);
   }
+  const uint64_t* heads() const { return heads_.data(); }
   static uint64_t HeadOf(absl::string_view key, size_t prefix_len);
   // Encoded bytes of entry i (with its right child, in an internal node).
   size_t EntryBytes(size_t i) const;

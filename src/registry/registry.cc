@@ -18,6 +18,10 @@ absl::StatusOr<NodePtr> Registry::Resolve(uint64_t id, uint64_t snapshot, BlobId
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
       if (v->version > snapshot) continue;
       if (v->deleted) break;
+      // Asked for now, they arrive while the entry's count is taken (a miss
+      // too), instead of after it: the leaf a read reaches is rarely in the
+      // CPU's cache.
+      Node::PrefetchHeads(v->heads, v->head_count);
       if (v->node != nullptr) return CachedNode::Share(v->node);
       if (std::shared_ptr<CachedNode> c = v->cached.lock()) {
         // Written only when it changes: a store on every hit would pull the
@@ -41,7 +45,10 @@ void Registry::NoteCached(uint64_t id, BlobId blob, const std::shared_ptr<Cached
   auto it = s.map.find(id);
   if (it == s.map.end()) return;
   for (NodeVersion& v : it->second) {
-    if (v.node == nullptr && v.blob.page == blob.page) v.cached = cached;
+    if (v.node == nullptr && v.blob.page == blob.page) {
+      v.cached = cached;
+      v.Point(cached->node);
+    }
   }
 }
 
@@ -76,6 +83,7 @@ uint64_t Registry::Publish(
     // commit until then.
     DropHidden(&versions, oldest, dropped);
     versions.push_back(NodeVersion{.version = version, .node = node});
+    versions.back().Point(node->node);
   }
   for (uint64_t id : deleted) {
     Shard& s = ShardOf(id);
@@ -132,6 +140,7 @@ void Registry::MarkWritten(uint64_t id, uint64_t version, BlobId blob,
       v.blob = blob;
       v.node = nullptr;
       v.cached = cached;
+      if (cached != nullptr) v.Point(cached->node);
     }
   }
 }

@@ -76,8 +76,18 @@ struct NodeVersion {
   uint64_t version = 0;              // the commit that made it; 0 = loaded from disk
   std::shared_ptr<CachedNode> node;  // held while unwritten; may be null once written
   std::weak_ptr<CachedNode> cached;  // once written: the cache's entry, while it lasts
+  // Where the node in memory keeps its key heads, and how many: a read asks
+  // for them while it waits for the entry, not after. Only ever prefetched
+  // (a stale address is harmless).
+  const uint64_t* heads = nullptr;
+  uint32_t head_count = 0;
   bool deleted = false;
   BlobId blob;  // page 0 until a checkpoint writes this version
+
+  void Point(const Node& n) {
+    heads = n.heads();
+    head_count = static_cast<uint32_t>(n.size());
+  }
 };
 
 class Registry {
