@@ -1,10 +1,10 @@
 // Copyright 2026 The SOP for C++ Authors. Licensed under the Apache License, Version 2.0.
 //
-// The write keys of a transaction (WriteKey()s), as a set of byte strings
-// kept back to back in chunks: a transaction of a thousand puts would
-// otherwise allocate a thousand strings (a 16-byte key with its store's
-// name is past std::string's inline room), and the commit history frees
-// them all again when it lets the entry go.
+// The keys a transaction writes or reads (WriteKey()s), as a set of byte
+// strings kept back to back in chunks: a transaction of a thousand puts
+// would otherwise allocate a thousand strings (a 16-byte key with its
+// store's name is past std::string's inline room), and the commit history
+// frees them all again when it lets the entry go.
 
 #ifndef SOP_SRC_TXN_KEY_SET_H_
 #define SOP_SRC_TXN_KEY_SET_H_

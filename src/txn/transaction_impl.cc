@@ -185,8 +185,13 @@ absl::StatusOr<TransactionImpl::Memo*> TransactionImpl::Remember(uint64_t id) {
   }
   Memo& m = memo_[id % memo_.size()];
   if (m.node != nullptr && m.id == id) return &m;
+  if (leaf_memo_.node != nullptr && leaf_memo_.id == id) return &leaf_memo_;
   auto node = db_->ReadNode(id, snapshot_);
   if (!node.ok()) return node.status();
+  if ((*node)->leaf) {
+    leaf_memo_ = {id, *std::move(node)};
+    return &leaf_memo_;
+  }
   m = {id, *std::move(node)};
   return &m;
 }

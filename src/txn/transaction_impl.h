@@ -146,12 +146,17 @@ class TransactionImpl final : public Transaction, public NodeSink {
   absl::flat_hash_map<uint64_t, std::shared_ptr<CachedNode>> local_;
   // Snapshot nodes read lately, direct-mapped by id: every descent reads the
   // root and the upper levels again, and a snapshot's nodes never change, so
-  // this spares their registry and cache lookups. Holds at most 32 nodes.
+  // this spares their registry lookups — and their counts, whose cache lines
+  // two reading threads would otherwise pass back and forth. Room for the
+  // levels above the leaves of a tree of millions of keys (a 1 M-key tree
+  // has ~300 such nodes). Leaves have one slot of their own: random reads
+  // rarely come back to one, and would push the upper levels out.
   struct Memo {
     uint64_t id = 0;
     NodePtr node;
   };
-  std::array<Memo, 32> memo_;
+  std::array<Memo, 512> memo_;
+  Memo leaf_memo_;
   // The memo's slot for snapshot node `id`, read into it if it holds another.
   absl::StatusOr<Memo*> Remember(uint64_t id);
   absl::flat_hash_set<uint64_t> freed_;
