@@ -2,6 +2,8 @@
 
 #include "txn/node_cache.h"
 
+#include <utility>
+
 namespace sop {
 
 namespace {
@@ -29,14 +31,18 @@ struct SharingAllocator {
 NodeCache::NodeCache(uint64_t capacity_bytes, std::shared_ptr<std::pmr::memory_resource> memory)
     : capacity_(capacity_bytes), memory_(std::move(memory)) {}
 
+template <class... Args>
+std::shared_ptr<CachedNode> NodeCache::MakeEntry(Args&&... args) const {
+  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_),
+                                          std::forward<Args>(args)...);
+}
+
 std::shared_ptr<CachedNode> NodeCache::Compact(const Node& node) const {
-  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), node,
-                                          memory_.get());
+  return MakeEntry(node, memory_.get());
 }
 
 std::shared_ptr<CachedNode> NodeCache::Editable(const Node& node) const {
-  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_),
-                                          node.EditableCopy(memory_.get()));
+  return MakeEntry(node.EditableCopy(memory_.get()));
 }
 
 uint64_t NodeCache::Charge(const Node& node) {
@@ -68,8 +74,7 @@ std::shared_ptr<CachedNode> NodeCache::Insert(uint64_t key, std::shared_ptr<Cach
 }
 
 std::shared_ptr<CachedNode> NodeCache::NewEntry(size_t bytes) const {
-  return std::allocate_shared<CachedNode>(SharingAllocator<CachedNode>(memory_), bytes,
-                                          memory_.get());
+  return MakeEntry(bytes, memory_.get());
 }
 
 bool NodeCache::Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry) {

@@ -80,6 +80,9 @@ class NodeCache {
     uint64_t usage ABSL_GUARDED_BY(mu) = 0;
   };
   static void Evict(Shard& s, uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  // An entry (and its count) built in the cache's memory, keeping it alive.
+  template <class... Args>
+  std::shared_ptr<CachedNode> MakeEntry(Args&&... args) const;
   // Puts `entry` under `key`, evicting to make room; false when it is larger
   // than a shard's budget.
   bool Admit(uint64_t key, const std::shared_ptr<CachedNode>& entry);
