@@ -196,6 +196,33 @@ TEST(RegistryTest, AWrittenVersionResolvesThroughTheCacheWhileItLasts) {
   EXPECT_EQ(blob, (BlobId{200, 30}));
 }
 
+// A version knows where its node in memory keeps its key heads, so that a
+// lookup can ask for them early: set when a commit publishes the node, when
+// a checkpoint hands the cache the node it wrote, and when a node read from
+// disk is cached.
+TEST(RegistryTest, AVersionPointsAtTheKeyHeadsOfItsNodeInMemory) {
+  Registry r;
+  std::vector<BlobId> dropped;
+  auto heads_of = [&](uint64_t id) -> const uint64_t* {
+    r.MarkDirty(id);
+    for (const auto& [dirty, v] : r.TakeDirty()) {
+      if (dirty == id) return v.heads;
+    }
+    return nullptr;
+  };
+  auto published = Leaf(1);
+  r.Publish(1, {{4, published}}, {}, 0, &dropped);
+  EXPECT_EQ(heads_of(4), published->node.heads());
+  auto written = Leaf(1);
+  r.MarkWritten(4, 1, BlobId{200, 30}, written);
+  EXPECT_EQ(heads_of(4), written->node.heads());
+  r.Load(9, BlobId{300, 30});
+  EXPECT_EQ(heads_of(9), nullptr);
+  auto read = Leaf(0);
+  r.NoteCached(9, BlobId{300, 30}, read);
+  EXPECT_EQ(heads_of(9), read->node.heads());
+}
+
 // Readers resolve while a writer publishes, marks versions written and
 // prunes, as commits and checkpoints do, keeping what the oldest reader's
 // snapshot sees: every read finds exactly the version of its snapshot. Run
